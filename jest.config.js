@@ -1,5 +1,5 @@
 /** Two projects: fast pure unit tests, and tests that talk to the real local stack (run in band). */
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
   projects: [
     {
@@ -13,7 +13,7 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/{integration,workflows,replay}/**/*.test.ts'],
-      testTimeout: 180000,
+      setupFilesAfterEnv: ['<rootDir>/test/helpers/integration-setup.ts'],
     },
   ],
 };

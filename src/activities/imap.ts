@@ -1,0 +1,206 @@
+/**
+ * IMAP activities: list the pending messages, analyse one message, move messages out of the inbox.
+ * Each call opens its own short connection: activities may run on any worker after a crash, and a long-lived
+ * shared connection would be one more thing to recover.
+ */
+import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ImapFlow } from 'imapflow';
+import { extractFromMessage } from '../extraction/message';
+import { ErrorTypes } from '../shared/constants';
+import type { MessageAnalysis, MessageRef } from '../shared/types';
+
+export interface ImapSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string;
+  password: string;
+}
+
+export interface ImapDeps {
+  imap: ImapSettings;
+  processedMailbox: string;
+  quarantineMailbox: string;
+  maxMessageBytes: number;
+}
+
+/** A message with more addresses than this is truncated (with a note) to keep workflow payloads small. */
+export const MAX_INDICATORS_PER_MESSAGE = 1000;
+const MAX_WHERE_PER_INDICATOR = 3;
+
+export interface ListPendingInput {
+  mailbox: string;
+  limit: number;
+}
+
+export interface ListPendingResult {
+  uidValidity: string;
+  uids: number[];
+  /** Messages in the mailbox beyond the limit, left for the next sweep. */
+  remaining: number;
+}
+
+export interface MoveInput {
+  mailbox: string;
+  uidValidity: string;
+  moves: { uid: number; to: 'processed' | 'quarantine'; reasonCode?: string }[];
+}
+
+function imapFailure(err: unknown, settings: ImapSettings, mailbox?: string): never {
+  const e = err as Error & { authenticationFailed?: boolean; mailboxMissing?: boolean; code?: string };
+  if (e instanceof ApplicationFailure) throw e;
+  if (e.authenticationFailed) {
+    throw ApplicationFailure.nonRetryable(
+      `IMAP login failed for ${settings.user} at ${settings.host}:${settings.port} — check IMAP_USER and IMAP_PASSWORD`,
+      ErrorTypes.ImapAuthFailed,
+    );
+  }
+  if (e.mailboxMissing) {
+    throw ApplicationFailure.nonRetryable(
+      `IMAP mailbox "${mailbox}" does not exist for ${settings.user} — create it or fix IMAP_MAILBOX`,
+      ErrorTypes.ConfigError,
+    );
+  }
+  // Network errors, timeouts and server hiccups: let Temporal retry with backoff.
+  throw ApplicationFailure.retryable(
+    `IMAP error at ${settings.host}:${settings.port}: ${e.message ?? String(err)}${e.code ? ` (${e.code})` : ''}`,
+    'ImapError',
+  );
+}
+
+async function withMailbox<T>(
+  settings: ImapSettings,
+  mailbox: string,
+  fn: (client: ImapFlow, uidValidity: string) => Promise<T>,
+): Promise<T> {
+  const client = new ImapFlow({
+    host: settings.host,
+    port: settings.port,
+    secure: settings.secure,
+    auth: { user: settings.user, pass: settings.password },
+    logger: false,
+    disableAutoIdle: true,
+  });
+  // imapflow emits 'error' on socket problems after connect; without a listener that would crash the worker.
+  client.on('error', (err: Error) => log.warn('IMAP connection error', { error: err.message }));
+  try {
+    await client.connect();
+  } catch (err) {
+    imapFailure(err, settings, mailbox);
+  }
+  try {
+    const lock = await client.getMailboxLock(mailbox);
+    try {
+      const opened = client.mailbox;
+      const uidValidity = opened ? String(opened.uidValidity) : '';
+      return await fn(client, uidValidity);
+    } finally {
+      lock.release();
+    }
+  } catch (err) {
+    imapFailure(err, settings, mailbox);
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+function checkUidValidity(ref: { mailbox: string; uidValidity: string }, actual: string): void {
+  if (ref.uidValidity !== actual) {
+    // UIDs from another UIDVALIDITY name other messages: acting on them could move the wrong mail.
+    throw ApplicationFailure.nonRetryable(
+      `UIDVALIDITY of ${ref.mailbox} changed from ${ref.uidValidity} to ${actual}; the next sweep will list again`,
+      ErrorTypes.UidValidityChanged,
+    );
+  }
+}
+
+export function createImapActivities(deps: ImapDeps) {
+  const settings = deps.imap;
+
+  async function listPending(input: ListPendingInput): Promise<ListPendingResult> {
+    return withMailbox(settings, input.mailbox, async (client, uidValidity) => {
+      const found = await client.search({ all: true }, { uid: true });
+      const uids = (found || []).sort((a, b) => a - b);
+      return { uidValidity, uids: uids.slice(0, input.limit), remaining: Math.max(0, uids.length - input.limit) };
+    });
+  }
+
+  async function analyzeMessage(ref: MessageRef): Promise<MessageAnalysis> {
+    const raw = await withMailbox(settings, ref.mailbox, async (client, uidValidity) => {
+      checkUidValidity(ref, uidValidity);
+      const meta = await client.fetchOne(String(ref.uid), { size: true, uid: true }, { uid: true });
+      if (!meta) return { gone: true as const };
+      if ((meta.size ?? 0) > deps.maxMessageBytes) return { tooLarge: meta.size ?? 0 };
+      const full = await client.fetchOne(String(ref.uid), { source: true, uid: true }, { uid: true });
+      if (!full || !full.source) return { gone: true as const };
+      return { source: full.source };
+    });
+
+    if ('gone' in raw) {
+      return { ref, status: 'gone', reason: 'message is no longer in the mailbox', indicators: [], notes: [] };
+    }
+    if ('tooLarge' in raw) {
+      return {
+        ref,
+        status: 'quarantine',
+        reasonCode: 'too-large',
+        reason: `message is ${raw.tooLarge} bytes, over MAX_MESSAGE_BYTES=${deps.maxMessageBytes}`,
+        indicators: [],
+        notes: [],
+      };
+    }
+
+    const extraction = await extractFromMessage(raw.source);
+    const notes = [...extraction.notes];
+    let indicators = extraction.indicators.map((i) => ({
+      value: i.value,
+      version: i.version,
+      where: i.where.slice(0, MAX_WHERE_PER_INDICATOR),
+    }));
+    if (indicators.length > MAX_INDICATORS_PER_MESSAGE) {
+      notes.push(`${indicators.length} addresses found; only the first ${MAX_INDICATORS_PER_MESSAGE} were taken`);
+      indicators = indicators.slice(0, MAX_INDICATORS_PER_MESSAGE);
+    }
+    log.info('analysed message', { uid: ref.uid, ok: extraction.ok, indicators: indicators.length });
+    return {
+      ref,
+      status: extraction.ok ? 'ok' : 'quarantine',
+      reasonCode: extraction.reasonCode,
+      reason: extraction.reason,
+      messageId: extraction.messageId,
+      from: extraction.from,
+      subject: extraction.subject,
+      date: extraction.date,
+      indicators: extraction.ok ? indicators : [],
+      notes,
+    };
+  }
+
+  /** Idempotent: a UID that is no longer in the mailbox (already moved) is simply not found again. */
+  async function moveMessages(input: MoveInput): Promise<{ moved: number }> {
+    return withMailbox(settings, input.mailbox, async (client, uidValidity) => {
+      checkUidValidity(input, uidValidity);
+      const present = new Set((await client.search({ all: true }, { uid: true })) || []);
+      let moved = 0;
+      for (const to of ['processed', 'quarantine'] as const) {
+        const group = input.moves.filter((m) => m.to === to && present.has(m.uid));
+        if (group.length === 0) continue;
+        const destination = to === 'processed' ? deps.processedMailbox : deps.quarantineMailbox;
+        await client.mailboxCreate(destination).catch(() => undefined); // exists already, most of the time
+        for (const m of group) {
+          // The reason travels with the message as a keyword, so a person browsing Quarantine sees it.
+          if (m.reasonCode) {
+            await client.messageFlagsAdd(String(m.uid), [`mail2waf-${m.reasonCode}`], { uid: true });
+          }
+        }
+        const res = await client.messageMove(group.map((m) => m.uid).join(','), destination, { uid: true });
+        if (!res) throw ApplicationFailure.retryable(`IMAP MOVE to ${destination} failed`, 'ImapError');
+        moved += group.length;
+      }
+      return { moved };
+    });
+  }
+
+  return { listPending, analyzeMessage, moveMessages };
+}

@@ -1,0 +1,18 @@
+/** createActivities(deps): every activity the worker registers, built from injected clients (no singletons). */
+import { type BlocklistDeps, createBlocklistActivities } from './blocklist';
+import { createImapActivities, type ImapDeps } from './imap';
+import { createReportActivities, type ReportDeps } from './report';
+import { createWafActivities, type WafDeps } from './waf';
+
+export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps;
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createImapActivities(deps),
+    ...createWafActivities(deps),
+    ...createBlocklistActivities(deps),
+    ...createReportActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

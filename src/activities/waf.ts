@@ -1,0 +1,182 @@
+/**
+ * The only code that writes AWS WAF IP sets. It reads the set, merges our desired entries into whatever is
+ * there, and writes with the LockToken it read; a concurrent writer (a person, Terraform) makes the write fail
+ * with WAFOptimisticLockException, and we read again and re-apply, so neither side loses entries.
+ */
+import { log, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  GetIPSetCommand,
+  ListIPSetsCommand,
+  UpdateIPSetCommand,
+  WAFOptimisticLockException,
+  type WAFV2Client,
+} from '@aws-sdk/client-wafv2';
+import { toWafEntry } from '../net/ip';
+import { ErrorTypes } from '../shared/constants';
+import type { SyncPlan, SyncReport, TargetRef } from '../shared/types';
+
+export interface WafDeps {
+  /** One client per Region (CloudFront IP sets live in us-east-1). */
+  wafClient: (region: string) => WAFV2Client;
+}
+
+export interface SyncInput {
+  target: TargetRef;
+  plan: SyncPlan;
+}
+
+/** Conflicting writes we absorb within one attempt before handing the retry to Temporal. */
+const LOCK_RETRIES = 5;
+
+type SideReport = SyncReport['v4'] & { foreignList: string[] };
+
+/** WAF entry → canonical form, or undefined for something mail2waf cannot read (kept as is, never removed). */
+function canonical(entry: string): string | undefined {
+  try {
+    return toWafEntry(entry);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pure merge: (current ∪ ours) − remove, comparing canonical forms and keeping foreign spellings untouched. */
+export function mergeIpSet(current: string[], ours: string[], remove: string[]) {
+  const oursCanon = new Set(ours.map((v) => toWafEntry(v)));
+  const removeCanon = new Set(remove.map((v) => toWafEntry(v)).filter((v) => !oursCanon.has(v)));
+  const next: string[] = [];
+  const present = new Set<string>();
+  const foreign: string[] = [];
+  let removed = 0;
+  for (const entry of current) {
+    const canon = canonical(entry);
+    if (canon && removeCanon.has(canon)) {
+      removed++;
+      continue;
+    }
+    if (canon && present.has(canon)) continue;
+    if (canon) present.add(canon);
+    if (!canon || !oursCanon.has(canon)) foreign.push(entry);
+    next.push(entry);
+  }
+  let added = 0;
+  for (const entry of oursCanon) {
+    if (!present.has(entry)) {
+      next.push(entry);
+      added++;
+    }
+  }
+  return { next, added, removed, foreign };
+}
+
+function wafFailure(err: unknown, what: string): never {
+  const e = err as Error & { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e instanceof ApplicationFailure) throw e;
+  const name = e.name ?? 'Error';
+  if (name === 'WAFNonexistentItemException') {
+    throw ApplicationFailure.nonRetryable(
+      `${what}: not found — create the IP set (npm run stack:up locally) or fix WAF_IPSET_V4_NAME / WAF_IPSET_V6_NAME`,
+      ErrorTypes.WafNotFound,
+    );
+  }
+  if (name === 'WAFInvalidParameterException' || name === 'ValidationException') {
+    throw ApplicationFailure.nonRetryable(`${what}: AWS rejected the request: ${e.message}`, ErrorTypes.WafInvalidParameter);
+  }
+  if (['AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException'].includes(name)) {
+    throw ApplicationFailure.nonRetryable(
+      `${what}: AWS refused our credentials (${name}) — check AWS credentials and the wafv2:GetIPSet/UpdateIPSet permissions`,
+      ErrorTypes.WafAccessDenied,
+    );
+  }
+  if (name === 'ThrottlingException' || name === 'WAFLimitsExceededException' || e.$metadata?.httpStatusCode === 429) {
+    throw ApplicationFailure.create({
+      message: `${what}: throttled by AWS (${name})`,
+      type: 'WafThrottled',
+      nextRetryDelay: '5 seconds',
+    });
+  }
+  throw ApplicationFailure.retryable(`${what}: ${name}: ${e.message}`, 'WafError');
+}
+
+export function createWafActivities(deps: WafDeps) {
+  // Names → ids are stable for the life of an IP set; caching saves a List call per sync.
+  const idCache = new Map<string, string>();
+
+  async function resolveId(client: WAFV2Client, target: TargetRef, name: string): Promise<string> {
+    const key = `${target.scope}/${target.region}/${name}`;
+    const cached = idCache.get(key);
+    if (cached) return cached;
+    let marker: string | undefined;
+    do {
+      const page = await client.send(new ListIPSetsCommand({ Scope: target.scope, NextMarker: marker, Limit: 100 }));
+      const hit = page.IPSets?.find((s) => s.Name === name);
+      if (hit?.Id) {
+        idCache.set(key, hit.Id);
+        return hit.Id;
+      }
+      marker = page.IPSets && page.IPSets.length > 0 ? page.NextMarker : undefined;
+    } while (marker);
+    throw ApplicationFailure.nonRetryable(
+      `IP set "${name}" (scope ${target.scope}, region ${target.region}) does not exist — create it (npm run stack:up locally) or fix the IP set name`,
+      ErrorTypes.WafNotFound,
+    );
+  }
+
+  async function syncOne(target: TargetRef, name: string, side: SyncPlan['v4']): Promise<SideReport> {
+    const client = deps.wafClient(target.region);
+    const what = `IP set ${name} (${target.scope}, ${target.region})`;
+    try {
+      const id = await resolveId(client, target, name);
+      for (let attempt = 1; attempt <= LOCK_RETRIES; attempt++) {
+        heartbeat({ name, attempt });
+        const got = await client.send(new GetIPSetCommand({ Name: name, Scope: target.scope, Id: id }));
+        const current = got.IPSet?.Addresses ?? [];
+        const merge = mergeIpSet(current, side.ours, side.remove);
+        const report = {
+          added: merge.added,
+          removed: merge.removed,
+          foreign: merge.foreign.length,
+          total: merge.next.length,
+          wrote: false,
+          foreignList: merge.foreign,
+        };
+        if (merge.added === 0 && merge.removed === 0) return report;
+        try {
+          await client.send(
+            new UpdateIPSetCommand({
+              Name: name,
+              Scope: target.scope,
+              Id: id,
+              Addresses: merge.next,
+              LockToken: got.LockToken,
+              // UpdateIPSet replaces the whole object: omitting the description would erase it on AWS.
+              Description: got.IPSet?.Description,
+            }),
+          );
+          log.info('updated IP set', { name, added: merge.added, removed: merge.removed, total: merge.next.length });
+          return { ...report, wrote: true };
+        } catch (err) {
+          if (!(err instanceof WAFOptimisticLockException)) throw err;
+          log.warn('IP set changed under us; reading again', { name, attempt });
+        }
+      }
+      throw ApplicationFailure.retryable(`${what}: still conflicting after ${LOCK_RETRIES} re-reads`, ErrorTypes.WafLockConflict);
+    } catch (err) {
+      wafFailure(err, what);
+    }
+  }
+
+  async function syncIpSets(input: SyncInput): Promise<SyncReport> {
+    const v4 = await syncOne(input.target, input.target.ipSetV4Name, input.plan.v4);
+    const v6 = await syncOne(input.target, input.target.ipSetV6Name, input.plan.v6);
+    const strip = ({ foreignList: _f, ...rest }: SideReport) => rest;
+    return {
+      at: new Date().toISOString(),
+      v4: strip(v4),
+      v6: strip(v6),
+      foreign: { v4: v4.foreignList, v6: v6.foreignList },
+    };
+  }
+
+  return { syncIpSets };
+}

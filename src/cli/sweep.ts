@@ -1,0 +1,53 @@
+/** `mail2waf run`: start one sweep now, optionally wait for its result. */
+import type { Command } from 'commander';
+import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
+import type { SweepInput, SweepResult } from '../shared/types';
+import type { CliContext } from './context';
+import type { Printer } from './output';
+
+export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: string }): SweepInput {
+  const c = ctx.config();
+  return {
+    target: c.target,
+    mailbox: opts.mailbox ?? c.mailbox,
+    maxMessages: c.maxMessagesPerSweep,
+    dryRun: opts.dryRun ?? false,
+  };
+}
+
+export function formatSweep(r: SweepResult): string {
+  const b = r.block ?? { added: [], alreadyPresent: [], refused: [], synced: true };
+  const lines = [
+    `sweep ${r.sweepId}${r.dryRun ? ' (dry run)' : ''}: ${r.messages.length} message(s)`,
+    `  ${r.dryRun ? 'would block' : 'blocked'}: ${b.added.join(', ') || 'none'}`,
+    `  already blocked: ${b.alreadyPresent.join(', ') || 'none'}`,
+    ...b.refused.map((x) => `  refused ${x.value}: ${x.code} — ${x.reason}`),
+    ...r.messages.filter((m) => m.status === 'quarantined').map((m) => `  quarantined uid ${m.uid}: ${m.reasonCode} — ${m.reason}`),
+    r.reportMessageId ? `  report ${r.reportMessageId} sent to ${r.reportSentTo}` : '  no report (nothing to report)',
+  ];
+  return lines.join('\n');
+}
+
+export function registerSweep(program: Command, ctx: CliContext, printer: () => Printer) {
+  program
+    .command('run')
+    .description('start a sweep of the advisory mailbox now')
+    .option('--wait', 'wait for the sweep to finish and print its result')
+    .option('--dry-run', 'analyse and report without touching AWS WAF or moving mail')
+    .option('--mailbox <name>', 'mailbox to sweep (default IMAP_MAILBOX)')
+    .action(async (opts: { wait?: boolean; dryRun?: boolean; mailbox?: string }) => {
+      const client = await ctx.client();
+      const workflowId = `${SWEEP_WORKFLOW_PREFIX}-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      const handle = await client.workflow.start('mailboxSweepWorkflow', {
+        workflowId,
+        taskQueue: ctx.config().taskQueue,
+        args: [sweepInput(ctx, opts)],
+      });
+      if (!opts.wait) {
+        printer().result({ workflowId, runId: handle.firstExecutionRunId }, (r) => `started sweep ${r.workflowId}`);
+        return;
+      }
+      const result = (await handle.result()) as SweepResult;
+      printer().result(result, formatSweep);
+    });
+}

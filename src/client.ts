@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/** The `mail2waf` CLI. Exit codes: 0 success, 1 user error (fix the input or config), 2 failure (retry or report). */
+import { Command, CommanderError } from 'commander';
+import { registerBlocklist } from './cli/blocklist';
+import { createContext } from './cli/context';
+import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
+import { registerSchedule } from './cli/schedule';
+import { registerSweep } from './cli/sweep';
+
+export async function runCli(
+  argv: string[],
+  io: { out?: (s: string) => void; err?: (s: string) => void; env?: Record<string, string | undefined> } = {},
+): Promise<number> {
+  const out = io.out ?? ((s: string) => process.stdout.write(s));
+  const err = io.err ?? ((s: string) => process.stderr.write(s));
+  const ctx = createContext(io.env ?? process.env);
+  const json = argv.includes('--json');
+  let printer: Printer | undefined;
+  const getPrinter = () => (printer ??= createPrinter(json, out));
+
+  const program = new Command('mail2waf')
+    .description('turn threat-advisory e-mail into AWS WAF blocks')
+    .option('--json', 'print one JSON document on stdout')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err })
+    .showHelpAfterError();
+  registerSweep(program, ctx, getPrinter);
+  registerBlocklist(program, ctx, getPrinter);
+  registerSchedule(program, ctx, getPrinter);
+  // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere.
+  program.commands.forEach(function allow(c: Command) {
+    c.option('--json', 'print one JSON document on stdout');
+    c.commands.forEach(allow);
+  });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return printer?.exitCode ?? 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version are not errors; a bad flag or missing argument is the user's to fix.
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    printError(e, json, json ? out : err);
+    return exitCodeFor(e);
+  } finally {
+    await ctx.close().catch(() => undefined);
+  }
+}
+
+if (require.main === module) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

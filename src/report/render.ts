@@ -1,0 +1,52 @@
+/** Pure rendering of the sweep report e-mail: one plain-text message a security engineer can read at a glance. */
+import type { SweepResult } from '../shared/types';
+
+export interface RenderedReport {
+  subject: string;
+  text: string;
+}
+
+function list(title: string, lines: string[]): string[] {
+  if (lines.length === 0) return [];
+  return [`${title} (${lines.length})`, ...lines.map((l) => `  ${l}`), ''];
+}
+
+export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = {}): RenderedReport {
+  const block = result.block ?? { added: [], alreadyPresent: [], refused: [], synced: true };
+  const processed = result.messages.filter((m) => m.status === 'processed');
+  const quarantined = result.messages.filter((m) => m.status === 'quarantined');
+  const verb = result.dryRun ? 'would block' : 'blocked';
+  const subject =
+    `${result.dryRun ? '[DRY RUN] ' : ''}mail2waf: ${block.added.length} ${verb}, ${block.refused.length} refused, ` +
+    `${quarantined.length} quarantined (${result.messages.length} message${result.messages.length === 1 ? '' : 's'})`;
+
+  const lines: string[] = [
+    `mail2waf sweep ${result.sweepId} of mailbox ${result.mailbox}`,
+    result.dryRun ? 'DRY RUN: nothing was written to AWS WAF and no message was moved.' : '',
+    !result.dryRun && !block.synced
+      ? 'WARNING: some changes are recorded but not yet confirmed in AWS WAF; run `mail2waf status` to follow them.'
+      : '',
+    '',
+    ...list(result.dryRun ? 'Would block' : 'Blocked (new in AWS WAF)', block.added),
+    ...list('Already blocked', block.alreadyPresent),
+    ...list(
+      'Refused',
+      block.refused.map((r) => `${r.value} — ${r.code}: ${r.reason}`),
+    ),
+    ...list(
+      'Messages processed',
+      processed.map(
+        (m) =>
+          `${m.subject ?? '(no subject)'} — from ${m.from ?? 'unknown'} — ${m.indicators.length} address(es)` +
+          `${m.messageId ? ` — ${m.messageId}` : ''}${m.notes.length ? `\n    notes: ${m.notes.join('; ')}` : ''}`,
+      ),
+    ),
+    ...list(
+      'Messages quarantined',
+      quarantined.map((m) => `${m.subject ?? '(no subject)'} (uid ${m.uid}) — ${m.reasonCode}: ${m.reason}`),
+    ),
+    opts.webUiUrl ? `Workflow: ${opts.webUiUrl}` : '',
+    'Unblock with: mail2waf unblock <ip|cidr> --reason "<why>"',
+  ];
+  return { subject, text: lines.filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n').trim() + '\n' };
+}

@@ -1,0 +1,27 @@
+/** Bundle-safe names shared by the worker, the workflows, the CLI and the tests. */
+
+export const DEFAULT_TASK_QUEUE = 'mail2waf';
+
+/** One blocklist workflow per protected target (an IPv4 + IPv6 IP-set pair). */
+export function blocklistWorkflowId(targetName: string): string {
+  return `mail2waf-blocklist-${targetName}`;
+}
+
+export const DEFAULT_SCHEDULE_ID = 'mail2waf-sweep';
+
+/** Sweeps started by hand or by the schedule share this prefix so they are easy to filter in the Web UI. */
+export const SWEEP_WORKFLOW_PREFIX = 'mail2waf-sweep';
+
+/** Error type names used in ApplicationFailure.type; tests and the CLI match on them. */
+export const ErrorTypes = {
+  InvalidRequest: 'InvalidRequest',
+  NotManaged: 'NotManaged',
+  ConfigError: 'ConfigError',
+  UidValidityChanged: 'UidValidityChanged',
+  ImapAuthFailed: 'ImapAuthFailed',
+  WafNotFound: 'WafNotFound',
+  WafInvalidParameter: 'WafInvalidParameter',
+  WafAccessDenied: 'WafAccessDenied',
+  WafLockConflict: 'WafLockConflict',
+  SmtpRejected: 'SmtpRejected',
+} as const;

@@ -1,0 +1,20 @@
+/**
+ * Signals, queries and updates of the blocklist workflow, defined once. The workflow, the CLI and the tests
+ * import these objects; the wire names are stable because the Web UI and other SDKs address them by name.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  BlockRequest,
+  BlockResult,
+  BlocklistEntry,
+  BlocklistStatus,
+  UnblockRequest,
+  UnblockResult,
+} from './types';
+
+export const blockUpdate = defineUpdate<BlockResult, [BlockRequest]>('block');
+export const unblockUpdate = defineUpdate<UnblockResult, [UnblockRequest]>('unblock');
+/** Same as the update, for the Web UI's "Send signal" form: {"value": "1.2.3.4", "actor": "...", "reason": "..."}. */
+export const unblockSignal = defineSignal<[UnblockRequest]>('unblock');
+export const listQuery = defineQuery<BlocklistEntry[]>('list');
+export const statusQuery = defineQuery<BlocklistStatus>('status');

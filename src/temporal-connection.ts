@@ -1,0 +1,31 @@
+/**
+ * Temporal connection settings through @temporalio/envconfig, so TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS_* and TOML profiles work the same as for the `temporal` CLI (and Temporal Cloud).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+
+type Env = Record<string, string | undefined>;
+
+export function temporalSettings(env: Env = process.env) {
+  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars });
+  return { connectionOptions, namespace: namespace ?? 'default' };
+}
+
+export function describeAddress(env: Env = process.env): string {
+  return temporalSettings(env).connectionOptions.address ?? '127.0.0.1:7233';
+}
+
+export async function connectClient(env: Env = process.env): Promise<Client> {
+  const { connectionOptions, namespace } = temporalSettings(env);
+  const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5s' });
+  return new Client({ connection, namespace });
+}
+
+export async function connectNative(): Promise<{ connection: NativeConnection; namespace: string }> {
+  const { connectionOptions, namespace } = temporalSettings();
+  const connection = await NativeConnection.connect(connectionOptions);
+  return { connection, namespace };
+}

@@ -1,0 +1,154 @@
+/**
+ * One long-lived blocklist workflow per protected target. It is the single writer of the target's two IP sets:
+ * handlers record intent in memory (durably, because they are in history), and one loop writes WAF through the
+ * sync activity, so bursts of requests coalesce into one GetIPSet → diff → UpdateIPSet round.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  applyBlock,
+  applyUnblock,
+  desiredIpSets,
+  emptyBlocklistState,
+  rememberAnswer,
+} from '../policy/blocklist';
+import { blockUpdate, listQuery, statusQuery, unblockSignal, unblockUpdate } from '../shared/messages';
+import type { BlockRequest, BlocklistInput, UnblockRequest } from '../shared/types';
+
+// Retryable failures (throttling, lock conflicts, a flaky endpoint) are retried inside the activity's policy;
+// after that the loop records the error and tries again later, so a long AWS outage never loses intent.
+const { syncIpSets } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+});
+
+/** AWS allows about one UpdateIPSet per second per account and Region; we never write faster than that. */
+const MIN_WRITE_INTERVAL = '1 second';
+/** Callers waiting for "in WAF" stop waiting after this; the change stays queued and is written later. */
+const SYNC_WAIT = '3 minutes';
+const RETRY_AFTER_FAILURE = '30 seconds';
+const DEFAULT_CONTINUE_AS_NEW_AFTER = 10_000;
+
+export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
+  const state = input.state ?? emptyBlocklistState();
+  const limit = input.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
+  // Each change bumps `generation`; a sync that started at generation g makes everything up to g durable in WAF.
+  // A carried-over state with pending removals starts dirty so that they are written in the new run.
+  let generation = state.pendingRemovals.length > 0 ? 1 : 0;
+  let syncedGeneration = 0;
+  let lastSyncError: string | undefined;
+
+  const waitForSync = async (gen: number): Promise<boolean> =>
+    gen <= syncedGeneration || (await condition(() => syncedGeneration >= gen, SYNC_WAIT));
+
+  const unblock = (req: UnblockRequest) => {
+    const result = applyUnblock(state, req, new Date().toISOString());
+    if (result.removed.length > 0) generation++;
+    log.info('unblock', { value: req.value, actor: req.actor, reason: req.reason, result });
+    return result;
+  };
+
+  setHandler(
+    blockUpdate,
+    async (req: BlockRequest) => {
+      const earlier = state.answered[req.requestId];
+      if (earlier) return earlier;
+      const result = applyBlock(state, req, new Date().toISOString());
+      if (result.added.length > 0) generation++;
+      log.info('block', { requestId: req.requestId, added: result.added.length, refused: result.refused });
+      result.synced = await waitForSync(generation);
+      rememberAnswer(state, req.requestId, result);
+      return result;
+    },
+    {
+      validator: (req: BlockRequest) => {
+        if (!req || typeof req.requestId !== 'string' || !req.requestId || !Array.isArray(req.candidates)) {
+          throw ApplicationFailure.nonRetryable('block needs {requestId, candidates[]}', 'InvalidRequest');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    unblockUpdate,
+    async (req: UnblockRequest) => {
+      const result = unblock(req);
+      result.synced = await waitForSync(generation);
+      return result;
+    },
+    {
+      validator: (req: UnblockRequest) => {
+        if (!req || typeof req.value !== 'string' || !req.value.trim()) {
+          throw ApplicationFailure.nonRetryable('unblock needs {value, actor, reason}', 'InvalidRequest');
+        }
+      },
+    },
+  );
+
+  // The signal form exists so that a person can unblock from the Web UI; a malformed one is logged and ignored
+  // because signals cannot answer with an error.
+  setHandler(unblockSignal, (req: UnblockRequest) => {
+    if (!req || typeof req.value !== 'string') {
+      log.warn('ignored malformed unblock signal', { req });
+      return;
+    }
+    unblock(req);
+  });
+
+  setHandler(listQuery, () => Object.values(state.entries).sort((a, b) => a.value.localeCompare(b.value)));
+
+  setHandler(statusQuery, () => {
+    const entries = Object.values(state.entries);
+    return {
+      target: input.target,
+      entries: { v4: entries.filter((e) => e.version === 4).length, v6: entries.filter((e) => e.version === 6).length },
+      pendingChanges: generation - syncedGeneration,
+      lastSync: state.lastSync,
+      lastSyncError,
+      foreign: state.lastSync?.foreign ?? { v4: [], v6: [] },
+      historyLength: workflowInfo().historyLength,
+    };
+  });
+
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit;
+
+  for (;;) {
+    await condition(() => generation > syncedGeneration || shouldContinueAsNew());
+
+    if (generation > syncedGeneration) {
+      const target = generation;
+      const plan = desiredIpSets(state);
+      try {
+        const report = await syncIpSets({ target: input.target, plan });
+        // Only the removals this round saw are done; ones queued meanwhile stay for the next round.
+        state.pendingRemovals = state.pendingRemovals.filter(
+          (v) => !plan.v4.remove.includes(v) && !plan.v6.remove.includes(v),
+        );
+        state.lastSync = report;
+        syncedGeneration = target;
+        lastSyncError = undefined;
+        if (report.v4.wrote || report.v6.wrote) await sleep(MIN_WRITE_INTERVAL);
+      } catch (err) {
+        lastSyncError = err instanceof Error ? err.message : String(err);
+        log.error('IP set sync failed; will retry', { error: lastSyncError });
+        await sleep(RETRY_AFTER_FAILURE);
+      }
+      continue;
+    }
+
+    // Handlers that are still waiting for a sync would be cut off by continue-as-new; let them finish first.
+    await condition(allHandlersFinished);
+    if (generation > syncedGeneration) continue;
+    await continueAsNew<typeof blocklistWorkflow>({ ...input, state });
+  }
+}

@@ -1,0 +1,49 @@
+/** The worker as a separate process (`src/worker.ts` through tsx), so that tests can SIGKILL it for real. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './stack';
+
+export interface ChildWorker {
+  proc: ChildProcess;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function spawnWorker(env: Record<string, string>): ChildWorker {
+  const proc = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'src', 'worker.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, LOG_LEVEL: 'WARN' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
+  return {
+    proc,
+    output: () => out,
+    async kill(signal = 'SIGKILL') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Resolves when the worker has printed its start line (after preflight and bundling), rejects if it exits. */
+export async function waitUntilReady(w: ChildWorker, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/mail2waf worker: task queue/.test(w.output())) {
+    if (w.proc.exitCode !== null) throw new Error(`worker exited with ${w.proc.exitCode}:\n${w.output()}`);
+    if (Date.now() > deadline) throw new Error(`worker not ready after ${timeoutMs} ms:\n${w.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Runs the worker to completion (for fail-fast tests): exit code and everything it printed. */
+export async function runWorkerToExit(env: Record<string, string>, timeoutMs = 60_000) {
+  const w = spawnWorker(env);
+  const timer = setTimeout(() => w.proc.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => w.proc.on('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output: w.output() };
+}

@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadClientConfig, loadWorkerConfig } from '../../src/config';
+
+const base = {
+  IMAP_HOST: 'imap.example.com',
+  IMAP_USER: 'advisories@example.com',
+  IMAP_PASSWORD: 'pw',
+  SMTP_HOST: 'smtp.example.com',
+  REPORT_FROM: 'mail2waf@example.com',
+  REPORT_TO: 'soc@example.com, lead@example.com',
+  AWS_REGION: 'eu-west-1',
+  WAF_IPSET_V4_NAME: 'block-v4',
+  WAF_IPSET_V6_NAME: 'block-v6',
+};
+
+test('defaults follow the ports, and a CloudFront target always lives in us-east-1', () => {
+  const c = loadWorkerConfig({ ...base, WAF_SCOPE: 'CLOUDFRONT' });
+  expect(c.imap).toMatchObject({ port: 993, secure: true });
+  expect(c.smtp).toMatchObject({ port: 587, secure: false });
+  expect(c.report.to).toEqual(['soc@example.com', 'lead@example.com']);
+  expect(c.target).toEqual({ name: 'default', scope: 'CLOUDFRONT', region: 'us-east-1', ipSetV4Name: 'block-v4', ipSetV6Name: 'block-v6' });
+  expect(c.mailbox).toBe('INBOX');
+  expect(c.sweepInterval).toBe('5m');
+});
+
+test('every problem is reported at once, naming the variable', () => {
+  let error: ConfigError | undefined;
+  try {
+    loadWorkerConfig({ ...base, IMAP_HOST: '', IMAP_PORT: '99999', REPORT_TO: 'nobody', SWEEP_INTERVAL: 'often' });
+  } catch (e) {
+    error = e as ConfigError;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  expect(error!.problems).toEqual(
+    expect.arrayContaining([
+      'IMAP_HOST is not set',
+      expect.stringMatching(/^IMAP_PORT: /),
+      expect.stringMatching(/^REPORT_TO/),
+      expect.stringMatching(/^SWEEP_INTERVAL: .*30s, 5m or 1h/),
+    ]),
+  );
+});
+
+test('secrets can come from files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'm2w-'));
+  writeFileSync(join(dir, 'imap'), 's3cret\n');
+  const c = loadWorkerConfig({ ...base, IMAP_PASSWORD: undefined, IMAP_PASSWORD_FILE: join(dir, 'imap') });
+  expect(c.imap.password).toBe('s3cret');
+  expect(() => loadWorkerConfig({ ...base, IMAP_PASSWORD: undefined, IMAP_PASSWORD_FILE: join(dir, 'missing') })).toThrow(
+    /IMAP_PASSWORD_FILE=.* cannot be read/,
+  );
+});
+
+test('the CLI needs only the target settings', () => {
+  expect(loadClientConfig({ AWS_REGION: 'eu-west-1', WAF_IPSET_V4_NAME: 'a', WAF_IPSET_V6_NAME: 'b' }).taskQueue).toBe('mail2waf');
+  expect(() => loadClientConfig({ AWS_REGION: 'eu-west-1' })).toThrow(/WAF_IPSET_V4_NAME is not set/);
+});
