@@ -21,12 +21,33 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          // Bare names as exact paths: as patterns they would also match our own src/net folder.
+          paths: ['fs', 'path', 'os', 'crypto', 'net', 'http', 'https', 'child_process', 'buffer', 'dns', 'tls'].map(
+            (name) => ({ name, message: 'No Node built-ins in workflow-bundled code.' }),
+          ),
           patterns: [
             { group: ['node:*'], message: 'Workflow-bundled code must not use Node built-ins.' },
-            { group: ['fs', 'path', 'os', 'crypto', 'net', 'http', 'https', 'child_process', 'buffer'], message: 'No Node built-ins in workflow-bundled code.' },
-            { group: ['imapflow', 'nodemailer', 'mailparser', '@aws-sdk/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'I/O libraries belong in activities.' },
-            { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'Import activity types only (import type).' },
-            { group: ['**/config', '**/extraction/*'], message: 'Workflow-bundled code must not read config or parse mail.' },
+            {
+              group: [
+                'imapflow',
+                'nodemailer',
+                'mailparser',
+                '@aws-sdk/*',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+              ],
+              message: 'I/O libraries belong in activities.',
+            },
+            {
+              group: ['**/activities', '**/activities/*'],
+              allowTypeImports: true,
+              message: 'Import activity types only (import type).',
+            },
+            {
+              group: ['**/config', '**/extraction/*'],
+              message: 'Workflow-bundled code must not read config or parse mail.',
+            },
           ],
         },
       ],

@@ -13,7 +13,7 @@ if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   echo "[demo] worker already running (pid $(cat "$pidfile"))"
 else
   echo "[demo] starting the worker (log: .stack/logs/worker.log)"
-  setsid nohup node_modules/.bin/tsx src/worker.ts >.stack/logs/worker.log 2>&1 </dev/null &
+  setsid nohup node --import tsx src/worker.ts >.stack/logs/worker.log 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 240); do
     grep -q 'mail2waf worker: task queue' .stack/logs/worker.log 2>/dev/null && break
@@ -26,4 +26,4 @@ else
   done
   grep -q 'mail2waf worker: task queue' .stack/logs/worker.log || { echo "[demo] worker did not start in 120 s" >&2; exit 2; }
 fi
-exec node_modules/.bin/tsx scripts/demo.ts
+exec node --import tsx scripts/demo.ts

@@ -37,14 +37,18 @@ async function main() {
 
   const ui = process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
   console.log(`\n${formatSweep(result)}\n`);
-  console.log(`IP sets (moto at ${process.env.AWS_ENDPOINT_URL_WAFV2}): ${config.target.ipSetV4Name}, ${config.target.ipSetV6Name}`);
+  console.log(
+    `IP sets (moto at ${process.env.AWS_ENDPOINT_URL_WAFV2}): ${config.target.ipSetV4Name}, ${config.target.ipSetV6Name}`,
+  );
   console.log(
     `report: IMAP ${config.imap.host}:${config.imap.port}, user ${process.env.REPORT_IMAP_USER}, ` +
       `password ${process.env.REPORT_IMAP_PASSWORD} (INBOX), Message-ID ${result.reportMessageId}`,
   );
   console.log(`Web UI: ${ui}/namespaces/default/workflows/${workflowId}`);
   console.log(`blocklist: ${ui}/namespaces/default/workflows/mail2waf-blocklist-${config.target.name}`);
-  console.log('\nEverything is still running. Try: ./bin/mail2waf list, ./bin/mail2waf status; stop with: npm run stack:down');
+  console.log(
+    '\nEverything is still running. Try: ./bin/mail2waf list, ./bin/mail2waf status; stop with: npm run stack:down',
+  );
 }
 
 main().catch((err) => {

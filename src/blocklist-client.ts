@@ -26,6 +26,10 @@ export async function submitBlock(
   });
 }
 
-export async function submitUnblock(client: Client, target: TargetRef, request: UnblockRequest): Promise<UnblockResult> {
+export async function submitUnblock(
+  client: Client,
+  target: TargetRef,
+  request: UnblockRequest,
+): Promise<UnblockResult> {
   return client.workflow.getHandle(blocklistWorkflowId(target.name)).executeUpdate(unblockUpdate, { args: [request] });
 }

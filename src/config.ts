@@ -23,13 +23,21 @@ const positiveInt = z.coerce.number().int().positive();
 const nonEmpty = z.string().trim().min(1);
 const emailList = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().email()).min(1));
 /** Temporal-style durations: 30s, 5m, 1h. */
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m or 1h');
 
 const targetSchema = z.object({
-  WAF_TARGET_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
+  WAF_TARGET_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('default'),
   WAF_SCOPE: z.enum(['REGIONAL', 'CLOUDFRONT']).default('REGIONAL'),
   AWS_REGION: nonEmpty,
   WAF_IPSET_V4_NAME: z.string().regex(/^[\w-]{1,128}$/, 'an IP set name (letters, digits, _ and -)'),

@@ -9,7 +9,9 @@ import { NativeConnection } from '@temporalio/worker';
 type Env = Record<string, string | undefined>;
 
 export function temporalSettings(env: Env = process.env) {
-  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  const overrideEnvVars = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
   const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars });
   return { connectionOptions, namespace: namespace ?? 'default' };
 }

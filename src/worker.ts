@@ -102,7 +102,9 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     connection: native.connection,
     namespace: native.namespace,
     taskQueue: config.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
     activities,
   });
   return { worker, connection: native.connection };
@@ -113,7 +115,9 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger(level) });
   const config = loadWorkerConfig();
   const { worker, connection } = await createWorker(config);
-  console.error(`mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}`);
+  console.error(
+    `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}`,
+  );
   try {
     await worker.run();
   } finally {

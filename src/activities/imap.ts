@@ -151,7 +151,7 @@ export function createImapActivities(deps: ImapDeps) {
       };
     }
 
-    const extraction = await extractFromMessage(raw.source);
+    const extraction = await extractFromMessage(raw.source, { maxMessageBytes: deps.maxMessageBytes });
     const notes = [...extraction.notes];
     let indicators = extraction.indicators.map((i) => ({
       value: i.value,

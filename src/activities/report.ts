@@ -38,7 +38,10 @@ export function createReportActivities(deps: ReportDeps) {
     } catch (err) {
       const e = err as Error & { code?: string; responseCode?: number };
       if (e.code === 'EAUTH') {
-        throw ApplicationFailure.nonRetryable(`SMTP login refused: ${e.message} — check SMTP_USER / SMTP_PASSWORD`, ErrorTypes.SmtpRejected);
+        throw ApplicationFailure.nonRetryable(
+          `SMTP login refused: ${e.message} — check SMTP_USER / SMTP_PASSWORD`,
+          ErrorTypes.SmtpRejected,
+        );
       }
       if (e.responseCode && e.responseCode >= 500) {
         throw ApplicationFailure.nonRetryable(`SMTP server rejected the report: ${e.message}`, ErrorTypes.SmtpRejected);

@@ -80,9 +80,19 @@ function wafFailure(err: unknown, what: string): never {
     );
   }
   if (name === 'WAFInvalidParameterException' || name === 'ValidationException') {
-    throw ApplicationFailure.nonRetryable(`${what}: AWS rejected the request: ${e.message}`, ErrorTypes.WafInvalidParameter);
+    throw ApplicationFailure.nonRetryable(
+      `${what}: AWS rejected the request: ${e.message}`,
+      ErrorTypes.WafInvalidParameter,
+    );
   }
-  if (['AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException'].includes(name)) {
+  if (
+    [
+      'AccessDeniedException',
+      'UnrecognizedClientException',
+      'InvalidSignatureException',
+      'ExpiredTokenException',
+    ].includes(name)
+  ) {
     throw ApplicationFailure.nonRetryable(
       `${what}: AWS refused our credentials (${name}) — check AWS credentials and the wafv2:GetIPSet/UpdateIPSet permissions`,
       ErrorTypes.WafAccessDenied,
@@ -160,7 +170,10 @@ export function createWafActivities(deps: WafDeps) {
           log.warn('IP set changed under us; reading again', { name, attempt });
         }
       }
-      throw ApplicationFailure.retryable(`${what}: still conflicting after ${LOCK_RETRIES} re-reads`, ErrorTypes.WafLockConflict);
+      throw ApplicationFailure.retryable(
+        `${what}: still conflicting after ${LOCK_RETRIES} re-reads`,
+        ErrorTypes.WafLockConflict,
+      );
     } catch (err) {
       wafFailure(err, what);
     }

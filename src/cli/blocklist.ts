@@ -15,14 +15,17 @@ function friendly(err: unknown, target: string): never {
     throw new UserError(`target "${target}" has no blocklist yet — run a sweep or \`mail2waf block\` first`);
   }
   if (err instanceof WorkflowUpdateFailedError) {
-    throw new UserError(`the blocklist refused the request: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    throw new UserError(
+      `the blocklist refused the request: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+    );
   }
   throw err;
 }
 
 function requireValue(raw: string): string {
   const canon = canonicalOrRefusal(raw);
-  if ('code' in canon) throw new UserError(`${canon.reason} — give an address like 203.0.113.7 or a CIDR like 198.51.100.0/24`);
+  if ('code' in canon)
+    throw new UserError(`${canon.reason} — give an address like 203.0.113.7 or a CIDR like 198.51.100.0/24`);
   return canon.value;
 }
 
@@ -108,7 +111,10 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
       const result = await submitBlock(client, c.taskQueue, c.target, {
         requestId: `cli-${randomUUID()}`,
         candidates: [
-          { value: canonical, source: { kind: 'manual', ref: ctx.actor(), detail: reason, at: new Date().toISOString() } },
+          {
+            value: canonical,
+            source: { kind: 'manual', ref: ctx.actor(), detail: reason, at: new Date().toISOString() },
+          },
         ],
       }).catch((e) => friendly(e, c.target.name));
       printer().result(result, formatBlock, result.refused.length > 0);

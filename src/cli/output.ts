@@ -35,7 +35,9 @@ export function printError(err: unknown, json: boolean, write: (s: string) => vo
   const e = err as Error;
   const code = exitCodeFor(err);
   if (json) {
-    write(`${JSON.stringify({ ok: false, error: { kind: code === 1 ? 'user' : 'failure', message: e.message } }, null, 2)}\n`);
+    write(
+      `${JSON.stringify({ ok: false, error: { kind: code === 1 ? 'user' : 'failure', message: e.message } }, null, 2)}\n`,
+    );
   } else {
     write(`mail2waf: ${e.message}\n`);
   }
@@ -44,5 +46,12 @@ export function printError(err: unknown, json: boolean, write: (s: string) => vo
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

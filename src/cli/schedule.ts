@@ -1,5 +1,10 @@
 /** `mail2waf schedule apply | pause | resume | describe | delete`: the Temporal Schedule that starts sweeps. */
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { Command } from 'commander';
 import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
 import type { CliContext } from './context';
@@ -114,7 +119,9 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
     .description('delete the schedule (running sweeps finish)')
     .action(async () => {
       const id = ctx.config().scheduleId;
-      await (await ctx.client()).schedule
+      await (
+        await ctx.client()
+      ).schedule
         .getHandle(id)
         .delete()
         .catch((e) => (e instanceof ScheduleNotFoundError ? notFound(id) : Promise.reject(e)));

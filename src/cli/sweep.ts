@@ -22,7 +22,9 @@ export function formatSweep(r: SweepResult): string {
     `  ${r.dryRun ? 'would block' : 'blocked'}: ${b.added.join(', ') || 'none'}`,
     `  already blocked: ${b.alreadyPresent.join(', ') || 'none'}`,
     ...b.refused.map((x) => `  refused ${x.value}: ${x.code} — ${x.reason}`),
-    ...r.messages.filter((m) => m.status === 'quarantined').map((m) => `  quarantined uid ${m.uid}: ${m.reasonCode} — ${m.reason}`),
+    ...r.messages
+      .filter((m) => m.status === 'quarantined')
+      .map((m) => `  quarantined uid ${m.uid}: ${m.reasonCode} — ${m.reason}`),
     r.reportMessageId ? `  report ${r.reportMessageId} sent to ${r.reportSentTo}` : '  no report (nothing to report)',
   ];
   return lines.join('\n');

@@ -85,7 +85,8 @@ export function applyUnblock(state: BlocklistState, req: UnblockRequest, now: st
   delete state.entries[value];
   if (!state.pendingRemovals.includes(value)) state.pendingRemovals.push(value);
   state.recentlyRemoved.push({ value, removedAt: now, actor: req.actor || 'unknown', reason: req.reason || '' });
-  if (state.recentlyRemoved.length > REMOVED_LIMIT) state.recentlyRemoved.splice(0, state.recentlyRemoved.length - REMOVED_LIMIT);
+  if (state.recentlyRemoved.length > REMOVED_LIMIT)
+    state.recentlyRemoved.splice(0, state.recentlyRemoved.length - REMOVED_LIMIT);
   result.removed.push(value);
   return result;
 }
@@ -109,4 +110,3 @@ export function desiredIpSets(state: BlocklistState): SyncPlan {
   plan.v6.ours.sort();
   return plan;
 }
-

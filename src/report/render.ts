@@ -37,7 +37,7 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
       'Messages processed',
       processed.map(
         (m) =>
-          `${m.subject ?? '(no subject)'} — from ${m.from ?? 'unknown'} — ${m.indicators.length} address(es)` +
+          `${m.subject ?? '(no subject)'} — from ${m.from ?? 'unknown'} — ${m.indicatorCount} address(es)` +
           `${m.messageId ? ` — ${m.messageId}` : ''}${m.notes.length ? `\n    notes: ${m.notes.join('; ')}` : ''}`,
       ),
     ),
@@ -48,5 +48,12 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
     opts.webUiUrl ? `Workflow: ${opts.webUiUrl}` : '',
     'Unblock with: mail2waf unblock <ip|cidr> --reason "<why>"',
   ];
-  return { subject, text: lines.filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n').trim() + '\n' };
+  return {
+    subject,
+    text:
+      lines
+        .filter((l, i, all) => !(l === '' && all[i - 1] === ''))
+        .join('\n')
+        .trim() + '\n',
+  };
 }

@@ -162,7 +162,9 @@ export interface SweepMessageOutcome {
   status: 'processed' | 'quarantined' | 'gone';
   reasonCode?: string;
   reason?: string;
+  /** The first addresses found (bounded, to keep the sweep result small); indicatorCount has them all. */
   indicators: string[];
+  indicatorCount: number;
   notes: string[];
 }
 

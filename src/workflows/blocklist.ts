@@ -15,13 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import {
-  applyBlock,
-  applyUnblock,
-  desiredIpSets,
-  emptyBlocklistState,
-  rememberAnswer,
-} from '../policy/blocklist';
+import { applyBlock, applyUnblock, desiredIpSets, emptyBlocklistState, rememberAnswer } from '../policy/blocklist';
 import { blockUpdate, listQuery, statusQuery, unblockSignal, unblockUpdate } from '../shared/messages';
 import type { BlockRequest, BlocklistInput, UnblockRequest } from '../shared/types';
 
@@ -43,8 +37,9 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
   const state = input.state ?? emptyBlocklistState();
   const limit = input.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
   // Each change bumps `generation`; a sync that started at generation g makes everything up to g durable in WAF.
-  // A carried-over state with pending removals starts dirty so that they are written in the new run.
-  let generation = state.pendingRemovals.length > 0 ? 1 : 0;
+  // A run that carries state starts with one sync: idempotent when WAF already matches, and it re-asserts
+  // our entries if someone removed them by hand while we were continuing as new.
+  let generation = input.state ? 1 : 0;
   let syncedGeneration = 0;
   let lastSyncError: string | undefined;
 
@@ -137,7 +132,9 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
         state.lastSync = report;
         syncedGeneration = target;
         lastSyncError = undefined;
-        if (report.v4.wrote || report.v6.wrote) await sleep(MIN_WRITE_INTERVAL);
+        // When continue-as-new is due we skip the pause, so that a steady stream of requests cannot keep
+        // the loop busy forever; the next run's first write is at least one activity round-trip later.
+        if ((report.v4.wrote || report.v6.wrote) && !shouldContinueAsNew()) await sleep(MIN_WRITE_INTERVAL);
       } catch (err) {
         lastSyncError = err instanceof Error ? err.message : String(err);
         log.error('IP set sync failed; will retry', { error: lastSyncError });
@@ -147,8 +144,12 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
     }
 
     // Handlers that are still waiting for a sync would be cut off by continue-as-new; let them finish first.
-    await condition(allHandlersFinished);
+    await condition(() => allHandlersFinished() || generation > syncedGeneration);
     if (generation > syncedGeneration) continue;
+    log.info('continuing as new', {
+      historyLength: workflowInfo().historyLength,
+      entries: Object.keys(state.entries).length,
+    });
     await continueAsNew<typeof blocklistWorkflow>({ ...input, state });
   }
 }

@@ -33,6 +33,8 @@ const smtp = proxyActivities<Activities>({
 
 /** Messages analysed at once: enough to hide IMAP latency, few enough to be gentle with the mail server. */
 const ANALYZE_CONCURRENCY = 4;
+/** Addresses listed per message in the sweep result (the blocklist has them all); keeps the result small. */
+const OUTCOME_INDICATORS = 50;
 /** Candidates per recordBlocks call, so that no single payload grows large. */
 const BLOCK_CHUNK = 500;
 
@@ -80,7 +82,10 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
       for (let i = 0; i < candidates.length; i += BLOCK_CHUNK) {
         const part = await blocklist.recordBlocks({
           target: input.target,
-          request: { requestId: `${sweepId}:${info.runId}:${i / BLOCK_CHUNK}`, candidates: candidates.slice(i, i + BLOCK_CHUNK) },
+          request: {
+            requestId: `${sweepId}:${info.runId}:${i / BLOCK_CHUNK}`,
+            candidates: candidates.slice(i, i + BLOCK_CHUNK),
+          },
         });
         block.added.push(...part.added);
         block.alreadyPresent.push(...part.alreadyPresent);
@@ -98,7 +103,8 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
     status: a.status === 'ok' ? 'processed' : a.status === 'gone' ? 'gone' : 'quarantined',
     reasonCode: a.reasonCode,
     reason: a.reason,
-    indicators: a.indicators.map((i) => i.value),
+    indicators: a.indicators.slice(0, OUTCOME_INDICATORS).map((i) => i.value),
+    indicatorCount: a.indicators.length,
     notes: a.notes,
   }));
 

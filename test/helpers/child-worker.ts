@@ -10,7 +10,9 @@ export interface ChildWorker {
 }
 
 export function spawnWorker(env: Record<string, string>): ChildWorker {
-  const proc = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'src', 'worker.ts')], {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the program in a child process, and a SIGKILL of the
+  // parent would leave the real worker running.
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'worker.ts')], {
     cwd: repoRoot,
     env: { ...process.env, ...env, LOG_LEVEL: 'WARN' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -18,7 +20,9 @@ export function spawnWorker(env: Record<string, string>): ChildWorker {
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))),
+  );
   return {
     proc,
     output: () => out,

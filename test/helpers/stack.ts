@@ -85,7 +85,8 @@ export async function isolatedSetup(name = uniqueName('t')): Promise<TestSetup> 
     waf,
     async cleanup() {
       await withImap(config, async (c) => {
-        for (const box of [name, `${name}-Processed`, `${name}-Quarantine`]) await c.mailboxDelete(box).catch(() => undefined);
+        for (const box of [name, `${name}-Processed`, `${name}-Quarantine`])
+          await c.mailboxDelete(box).catch(() => undefined);
       });
       const list = await waf.send(new ListIPSetsCommand({ Scope: 'REGIONAL' }));
       for (const s of list.IPSets ?? []) {
@@ -148,7 +149,10 @@ export async function mailboxContents(setup: TestSetup, mailbox: string) {
 }
 
 /** Reports in the security team's inbox that belong to one sweep (they carry X-Mail2waf-Sweep). */
-export async function reportsFor(setup: TestSetup, sweepId: string): Promise<{ messageId?: string; subject?: string; text: string }[]> {
+export async function reportsFor(
+  setup: TestSetup,
+  sweepId: string,
+): Promise<{ messageId?: string; subject?: string; text: string }[]> {
   const user = setup.env.REPORT_IMAP_USER!;
   const password = setup.env.REPORT_IMAP_PASSWORD!;
   return withImap(
@@ -160,7 +164,8 @@ export async function reportsFor(setup: TestSetup, sweepId: string): Promise<{ m
         const out: { messageId?: string; subject?: string; text: string }[] = [];
         if (uids.length === 0) return out;
         const sources: Buffer[] = [];
-        for await (const m of c.fetch(uids.join(','), { source: true }, { uid: true })) if (m.source) sources.push(m.source);
+        for await (const m of c.fetch(uids.join(','), { source: true }, { uid: true }))
+          if (m.source) sources.push(m.source);
         for (const source of sources) {
           // Decoded body: the report is quoted-printable on the wire.
           const parsed = await simpleParser(source);
@@ -199,7 +204,11 @@ export async function foreignWrite(setup: TestSetup, version: 'v4' | 'v6', chang
   );
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -1,15 +1,17 @@
 /** An in-process mail2waf worker on the real stack, with the workflow bundle built once per test file. */
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createWorker } from '../../src/worker';
 import { connectClient } from '../../src/temporal-connection';
 import type { TestSetup } from './stack';
 
 let bundle: Promise<{ code: string }> | undefined;
-let runtimeInstalled = false;
 
 export function workflowBundle() {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
   return bundle;
 }
 
@@ -20,14 +22,6 @@ export interface RunningWorker {
 }
 
 export async function startWorker(setup: TestSetup): Promise<RunningWorker> {
-  if (!runtimeInstalled) {
-    runtimeInstalled = true;
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
-    } catch {
-      // Already installed by an earlier test file in this process.
-    }
-  }
   const { worker, connection } = await createWorker(setup.config, { workflowBundle: await workflowBundle() });
   const running = worker.run();
   const client = await connectClient();

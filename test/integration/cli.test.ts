@@ -41,7 +41,10 @@ test('block and unblock by hand, with the same refusals as a sweep', async () =>
 
   const list = await cli(['list', '--json']);
   const entry = list.json?.result.find((e: { value: string }) => e.value === '185.220.103.9');
-  expect(entry).toMatchObject({ manual: true, sources: [{ kind: 'manual', ref: 'alice', detail: 'seen in our logs' }] });
+  expect(entry).toMatchObject({
+    manual: true,
+    sources: [{ kind: 'manual', ref: 'alice', detail: 'seen in our logs' }],
+  });
 
   const status = await cli(['status', '--json']);
   expect(status.json?.result.entries).toEqual({ v4: 1, v6: 0 });

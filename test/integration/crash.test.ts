@@ -9,7 +9,15 @@ import { randomBytes } from 'node:crypto';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
 import { spawnWorker, waitUntilReady, type ChildWorker } from '../helpers/child-worker';
 import { buildAdvisory } from '../../scripts/sample-advisories';
-import { appendMessage, ipSet, isolatedSetup, mailboxContents, reportsFor, waitFor, type TestSetup } from '../helpers/stack';
+import {
+  appendMessage,
+  ipSet,
+  isolatedSetup,
+  mailboxContents,
+  reportsFor,
+  waitFor,
+  type TestSetup,
+} from '../helpers/stack';
 import { connectClient } from '../../src/temporal-connection';
 
 let setup: TestSetup;
@@ -44,7 +52,10 @@ test('a worker killed mid-sweep is replaced and the sweep completes exactly once
 
   const values = ['185.220.102.1', '185.220.102.2', '185.220.102.3'];
   for (const [i, v] of values.entries()) {
-    await appendMessage(setup, await buildAdvisory({ subject: `advisory ${i}`, text: `C2 at ${v}\n`, messageId: `<crash-${i}@cert.example>` }));
+    await appendMessage(
+      setup,
+      await buildAdvisory({ subject: `advisory ${i}`, text: `C2 at ${v}\n`, messageId: `<crash-${i}@cert.example>` }),
+    );
   }
 
   const client = await connectClient();
@@ -77,9 +88,11 @@ test('a worker killed mid-sweep is replaced and the sweep completes exactly once
   expect((await ipSet(setup, 'v4')).addresses).toEqual(values.map((v) => `${v}/32`).sort());
   expect(await reportsFor(setup, handle.workflowId)).toHaveLength(1);
   expect(await mailboxContents(setup, setup.config.mailbox)).toHaveLength(0);
-  expect((await mailboxContents(setup, setup.config.processedMailbox)).map((m) => m.messageId).sort()).toEqual(
-    ['<crash-0@cert.example>', '<crash-1@cert.example>', '<crash-2@cert.example>'],
-  );
+  expect((await mailboxContents(setup, setup.config.processedMailbox)).map((m) => m.messageId).sort()).toEqual([
+    '<crash-0@cert.example>',
+    '<crash-1@cert.example>',
+    '<crash-2@cert.example>',
+  ]);
 
   // Each advisory was analysed once, and the blocks were recorded once: nothing was redone after the crash.
   const history = await handle.fetchHistory();

@@ -60,7 +60,10 @@ test('an advisory ends in the IP sets, in one report and in Processed; bad input
     }),
   );
   // Not a message at all: no header section, binary junk. It must be quarantined, and the sweep must go on.
-  await appendMessage(setup, Buffer.from('\u0000\u0001garbage that is not MIME\r\n\r\n\u0002\u0003 1.2.3.4\r\n', 'binary'));
+  await appendMessage(
+    setup,
+    Buffer.from('\u0000\u0001garbage that is not MIME\r\n\r\n\u0002\u0003 1.2.3.4\r\n', 'binary'),
+  );
 
   first = await sweep();
 

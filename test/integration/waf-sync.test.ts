@@ -48,10 +48,16 @@ test('removes only what it is told to remove, and keeps foreign spellings untouc
   const client = new WAFV2Client({ region: setup.env.AWS_REGION, endpoint: setup.env.AWS_ENDPOINT_URL_WAFV2 });
   const { syncIpSets } = createWafActivities({ wafClient: () => client });
   const env = new MockActivityEnvironment();
-  await env.run(syncIpSets, { target: setup.config.target, plan: { ...emptyPlan, v6: { ours: ['2a03:b0c0:3:d0::2'], remove: [] } } });
+  await env.run(syncIpSets, {
+    target: setup.config.target,
+    plan: { ...emptyPlan, v6: { ours: ['2a03:b0c0:3:d0::2'], remove: [] } },
+  });
   expect((await ipSet(setup, 'v6')).addresses).toEqual(['2A03:B0C0:3:D0::1/128', '2a03:b0c0:3:d0::2/128']);
 
-  await env.run(syncIpSets, { target: setup.config.target, plan: { ...emptyPlan, v6: { ours: [], remove: ['2a03:b0c0:3:d0::2'] } } });
+  await env.run(syncIpSets, {
+    target: setup.config.target,
+    plan: { ...emptyPlan, v6: { ours: [], remove: ['2a03:b0c0:3:d0::2'] } },
+  });
   expect((await ipSet(setup, 'v6')).addresses).toEqual(['2A03:B0C0:3:D0::1/128']);
 
   // A second identical sync writes nothing: the LockToken does not change.
@@ -72,5 +78,9 @@ test('a missing IP set is a non-retryable error that names the fix', async () =>
       target: { ...setup.config.target, ipSetV4Name: 'no-such-set' },
       plan: emptyPlan,
     }),
-  ).rejects.toMatchObject({ type: 'WafNotFound', nonRetryable: true, message: expect.stringMatching(/does not exist/) });
+  ).rejects.toMatchObject({
+    type: 'WafNotFound',
+    nonRetryable: true,
+    message: expect.stringMatching(/does not exist/),
+  });
 });

@@ -20,7 +20,13 @@ test('defaults follow the ports, and a CloudFront target always lives in us-east
   expect(c.imap).toMatchObject({ port: 993, secure: true });
   expect(c.smtp).toMatchObject({ port: 587, secure: false });
   expect(c.report.to).toEqual(['soc@example.com', 'lead@example.com']);
-  expect(c.target).toEqual({ name: 'default', scope: 'CLOUDFRONT', region: 'us-east-1', ipSetV4Name: 'block-v4', ipSetV6Name: 'block-v6' });
+  expect(c.target).toEqual({
+    name: 'default',
+    scope: 'CLOUDFRONT',
+    region: 'us-east-1',
+    ipSetV4Name: 'block-v4',
+    ipSetV6Name: 'block-v6',
+  });
   expect(c.mailbox).toBe('INBOX');
   expect(c.sweepInterval).toBe('5m');
 });
@@ -48,12 +54,14 @@ test('secrets can come from files', () => {
   writeFileSync(join(dir, 'imap'), 's3cret\n');
   const c = loadWorkerConfig({ ...base, IMAP_PASSWORD: undefined, IMAP_PASSWORD_FILE: join(dir, 'imap') });
   expect(c.imap.password).toBe('s3cret');
-  expect(() => loadWorkerConfig({ ...base, IMAP_PASSWORD: undefined, IMAP_PASSWORD_FILE: join(dir, 'missing') })).toThrow(
-    /IMAP_PASSWORD_FILE=.* cannot be read/,
-  );
+  expect(() =>
+    loadWorkerConfig({ ...base, IMAP_PASSWORD: undefined, IMAP_PASSWORD_FILE: join(dir, 'missing') }),
+  ).toThrow(/IMAP_PASSWORD_FILE=.* cannot be read/);
 });
 
 test('the CLI needs only the target settings', () => {
-  expect(loadClientConfig({ AWS_REGION: 'eu-west-1', WAF_IPSET_V4_NAME: 'a', WAF_IPSET_V6_NAME: 'b' }).taskQueue).toBe('mail2waf');
+  expect(loadClientConfig({ AWS_REGION: 'eu-west-1', WAF_IPSET_V4_NAME: 'a', WAF_IPSET_V6_NAME: 'b' }).taskQueue).toBe(
+    'mail2waf',
+  );
   expect(() => loadClientConfig({ AWS_REGION: 'eu-west-1' })).toThrow(/WAF_IPSET_V4_NAME is not set/);
 });

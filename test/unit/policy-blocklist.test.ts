@@ -1,4 +1,11 @@
-import { applyBlock, applyUnblock, desiredIpSets, emptyBlocklistState, rememberAnswer, ANSWERED_LIMIT } from '../../src/policy/blocklist';
+import {
+  applyBlock,
+  applyUnblock,
+  desiredIpSets,
+  emptyBlocklistState,
+  rememberAnswer,
+  ANSWERED_LIMIT,
+} from '../../src/policy/blocklist';
 import type { BlockCandidate } from '../../src/shared/types';
 
 const at = '2026-11-28T00:00:00.000Z';
@@ -7,7 +14,11 @@ const msg = (value: string, ref = '<a@x>'): BlockCandidate => ({ value, source: 
 describe('applyBlock', () => {
   test('adds canonical values, reports duplicates once and keeps every source', () => {
     const state = emptyBlocklistState();
-    const r1 = applyBlock(state, { requestId: 'r1', candidates: [msg('185.220.101.47'), msg('185.220.101.047/32')] }, at);
+    const r1 = applyBlock(
+      state,
+      { requestId: 'r1', candidates: [msg('185.220.101.47'), msg('185.220.101.047/32')] },
+      at,
+    );
     expect(r1.added).toEqual(['185.220.101.47']);
     expect(r1.alreadyPresent).toEqual([]);
     const r2 = applyBlock(state, { requestId: 'r2', candidates: [msg('185.220.101.47', '<b@x>')] }, at);
@@ -19,7 +30,10 @@ describe('applyBlock', () => {
     const state = emptyBlocklistState();
     const r = applyBlock(
       state,
-      { requestId: 'r', candidates: [msg('10.1.2.3'), msg('0.0.0.0/0'), msg('::/0'), msg('fe80::1'), msg('100.64.0.1'), msg('nope')] },
+      {
+        requestId: 'r',
+        candidates: [msg('10.1.2.3'), msg('0.0.0.0/0'), msg('::/0'), msg('fe80::1'), msg('100.64.0.1'), msg('nope')],
+      },
       at,
     );
     expect(r.added).toEqual([]);
@@ -37,7 +51,9 @@ describe('applyBlock', () => {
 
   test('a CIDR with host bits set is stored as its network', () => {
     const state = emptyBlocklistState();
-    expect(applyBlock(state, { requestId: 'r', candidates: [msg('91.215.85.9/24')] }, at).added).toEqual(['91.215.85.0/24']);
+    expect(applyBlock(state, { requestId: 'r', candidates: [msg('91.215.85.9/24')] }, at).added).toEqual([
+      '91.215.85.0/24',
+    ]);
   });
 
   test('blocking again what was unblocked cancels the pending removal', () => {
@@ -57,9 +73,14 @@ describe('applyUnblock', () => {
     applyBlock(state, { requestId: 'r', candidates: [msg('2A03:B0C0:3:D0::1A4F:1')] }, at);
     const r = applyUnblock(state, { value: '2a03:b0c0:3:d0:0:0:1a4f:1', actor: 'alice', reason: 'customer' }, at);
     expect(r.removed).toEqual(['2a03:b0c0:3:d0::1a4f:1']);
-    expect(desiredIpSets(state)).toEqual({ v4: { ours: [], remove: [] }, v6: { ours: [], remove: ['2a03:b0c0:3:d0::1a4f:1'] } });
+    expect(desiredIpSets(state)).toEqual({
+      v4: { ours: [], remove: [] },
+      v6: { ours: [], remove: ['2a03:b0c0:3:d0::1a4f:1'] },
+    });
     expect(state.recentlyRemoved[0]).toMatchObject({ actor: 'alice', reason: 'customer' });
-    expect(applyUnblock(state, { value: '101.32.0.0/16', actor: 'a', reason: 'b' }, at).notFound).toEqual(['101.32.0.0/16']);
+    expect(applyUnblock(state, { value: '101.32.0.0/16', actor: 'a', reason: 'b' }, at).notFound).toEqual([
+      '101.32.0.0/16',
+    ]);
     expect(applyUnblock(state, { value: 'x', actor: 'a', reason: 'b' }, at).refused[0]?.code).toBe('invalid');
   });
 });

@@ -6,8 +6,25 @@ const result: SweepResult = {
   mailbox: 'INBOX',
   dryRun: false,
   messages: [
-    { uid: 1, messageId: '<a@x>', subject: 'C2 advisory', from: 'cert@x', status: 'processed', indicators: ['185.220.101.47', '10.1.2.3'], notes: [] },
-    { uid: 2, status: 'quarantined', reasonCode: 'invalid-mime', reason: 'message is not valid MIME: no header section', indicators: [], notes: [] },
+    {
+      uid: 1,
+      messageId: '<a@x>',
+      subject: 'C2 advisory',
+      from: 'cert@x',
+      status: 'processed',
+      indicators: ['185.220.101.47', '10.1.2.3'],
+      indicatorCount: 2,
+      notes: [],
+    },
+    {
+      uid: 2,
+      status: 'quarantined',
+      reasonCode: 'invalid-mime',
+      reason: 'message is not valid MIME: no header section',
+      indicators: [],
+      indicatorCount: 0,
+      notes: [],
+    },
   ],
   block: {
     added: ['185.220.101.47'],
