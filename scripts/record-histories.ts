@@ -1,0 +1,101 @@
+/**
+ * Records workflow histories for the replay tests (test/replay): runs real scenarios on the local stack and
+ * writes each history as JSON into test/fixtures/histories/. Re-record after an intended workflow change that
+ * is guarded by patched(); keep the old files too, so that both code paths keep replaying.
+ *
+ *   npm run stack:up && node --import tsx scripts/record-histories.ts
+ */
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { blocklistWorkflowId } from '../src/shared/constants';
+import { blockUpdate, unblockSignal, unblockUpdate } from '../src/shared/messages';
+import type { BlocklistInput, SweepInput } from '../src/shared/types';
+import { appendMessage, isolatedSetup, repoRoot, waitFor, ipSet } from '../test/helpers/stack';
+import { startWorker } from '../test/helpers/worker';
+import { csvAdvisory, defangedAdvisory } from './sample-advisories';
+
+const outDir = join(repoRoot, 'test', 'fixtures', 'histories');
+
+/**
+ * Histories are stored as binary protobuf: the JSON form needs @temporalio/common's protobufjs to agree with
+ * @temporalio/proto's copy, which npm does not guarantee (two copies of protobufjs 8 are installed today).
+ */
+async function exportHistory(client: Client, workflowId: string, runId: string | undefined, file: string) {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  writeFileSync(join(outDir, file), temporal.api.history.v1.History.encode(history).finish());
+  console.log(`wrote ${file} (${history.events?.length} events)`);
+}
+
+async function main() {
+  mkdirSync(outDir, { recursive: true });
+  const setup = await isolatedSetup();
+  const w = await startWorker(setup);
+  try {
+    await appendMessage(setup, await csvAdvisory());
+    await appendMessage(setup, await defangedAdvisory());
+    await appendMessage(setup, Buffer.from('not a message at all\r\n'));
+    const sweepInput: SweepInput = { target: setup.config.target, mailbox: setup.config.mailbox };
+    const sweepId = `replay-sweep-${Date.now()}`;
+    await w.client.workflow.execute('mailboxSweepWorkflow', {
+      workflowId: sweepId,
+      taskQueue: setup.config.taskQueue,
+      args: [sweepInput],
+    });
+    await exportHistory(w.client, sweepId, undefined, 'sweep.pb');
+
+    // The blocklist the sweep created: block, unblock by Update and by Signal, and a refusal.
+    const handle = w.client.workflow.getHandle(blocklistWorkflowId(setup.config.target.name));
+    const at = new Date().toISOString();
+    await handle.executeUpdate(blockUpdate, {
+      args: [
+        {
+          requestId: 'replay-manual',
+          candidates: [
+            { value: '185.220.106.1', source: { kind: 'manual', ref: 'recorder', at } },
+            { value: '10.0.0.1', source: { kind: 'manual', ref: 'recorder', at } },
+          ],
+        },
+      ],
+    });
+    await handle.executeUpdate(unblockUpdate, {
+      args: [{ value: '185.220.101.47', actor: 'recorder', reason: 'replay' }],
+    });
+    await handle.signal(unblockSignal, { value: '45.133.1.20', actor: 'recorder', reason: 'replay' });
+    await waitFor(
+      'the signal to reach WAF',
+      async () => !(await ipSet(setup, 'v4')).addresses.includes('45.133.1.20/32'),
+    );
+    await exportHistory(w.client, handle.workflowId, undefined, 'blocklist.pb');
+
+    // A blocklist that continues as new: the first run's history ends in ContinuedAsNew.
+    const canInput: BlocklistInput = { target: setup.config.target, continueAsNewAfterEvents: 30 };
+    const can = await w.client.workflow.start('blocklistWorkflow', {
+      workflowId: `replay-can-${Date.now()}`,
+      taskQueue: setup.config.taskQueue,
+      args: [canInput],
+    });
+    for (let i = 2; i <= 6; i++) {
+      await can.executeUpdate(blockUpdate, {
+        args: [
+          {
+            requestId: `can-${i}`,
+            candidates: [{ value: `185.220.106.${i}`, source: { kind: 'manual', ref: 'recorder', at } }],
+          },
+        ],
+      });
+    }
+    await exportHistory(w.client, can.workflowId, can.firstExecutionRunId, 'blocklist-continued-as-new.pb');
+    await can.terminate('recorded');
+    await handle.terminate('recorded');
+  } finally {
+    await w.stop();
+    await setup.cleanup();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
