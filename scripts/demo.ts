@@ -31,7 +31,15 @@ async function main() {
   const result: SweepResult = await client.workflow.execute('mailboxSweepWorkflow', {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [{ target: config.target, mailbox: config.mailbox, maxMessages: config.maxMessagesPerSweep }],
+    args: [
+      {
+        target: config.target,
+        mailbox: config.mailbox,
+        maxMessages: config.maxMessagesPerSweep,
+        dryRun: config.dryRun,
+        guardrails: config.guardrails,
+      },
+    ],
   });
   await client.connection.close();
 

@@ -51,6 +51,17 @@ MAIL_DOMAIN="mail2waf.test"
 ADVISORIES_USER="advisories@$MAIL_DOMAIN"
 SECTEAM_USER="secteam@$MAIL_DOMAIN"
 
+# Trust gate on the local stack: a sample sender domain whose DKIM key stack-up makes (samples and tests sign
+# with it), its DKIM/SPF/DMARC records in a static file that the worker reads instead of DNS (DNS_RECORDS_FILE,
+# local stacks and tests only), the address of its mail server, and the name our own MTA writes in Received.
+STACK_DKIM_DOMAIN="cert.example"
+STACK_DKIM_SELECTOR="mail2waf-stack"
+STACK_DKIM_DIR="$STACK_DIR/dkim"
+STACK_DKIM_KEY="$STACK_DKIM_DIR/$STACK_DKIM_DOMAIN.$STACK_DKIM_SELECTOR.key.pem"
+STACK_DNS_RECORDS="$STACK_DIR/dns-records.json"
+STACK_SENDER_IP="203.0.113.25"
+STACK_MTA_HOST="mx.$MAIL_DOMAIN"
+
 STACK_SERVICES=(temporal moto dovecot smtp)
 
 # --- messages ---------------------------------------------------------------------------------
@@ -400,4 +411,37 @@ m2w_endpoint() {
     dovecot) echo "imap://127.0.0.1:$STACK_IMAP_PORT, lmtp 127.0.0.1:$STACK_LMTP_PORT" ;;
     smtp) echo "smtp://127.0.0.1:$STACK_SMTP_PORT" ;;
   esac
+}
+
+# --- trust gate: DKIM key and static DNS records of the sample sender domain -------------------------------
+
+# m2w_ensure_dkim: makes the sample domain's DKIM key once (kept across runs, so signed messages stay valid),
+# and rewrites the static records file with its DKIM, SPF and DMARC records on every run.
+m2w_ensure_dkim() {
+  mkdir -p "$STACK_DKIM_DIR"
+  chmod 700 "$STACK_DKIM_DIR"
+  if [[ ! -s "$STACK_DKIM_KEY" ]]; then
+    (
+      umask 077
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$STACK_DKIM_KEY.tmp" 2>/dev/null
+    ) || m2w_die "openssl could not make the DKIM key $STACK_DKIM_KEY"
+    mv -f "$STACK_DKIM_KEY.tmp" "$STACK_DKIM_KEY"
+    m2w_info "made DKIM key $STACK_DKIM_KEY (d=$STACK_DKIM_DOMAIN, s=$STACK_DKIM_SELECTOR)"
+  fi
+  local pub
+  pub="$(openssl pkey -in "$STACK_DKIM_KEY" -pubout -outform DER 2>/dev/null | base64 -w0)" ||
+    m2w_die "openssl could not read the DKIM key $STACK_DKIM_KEY: delete it and run stack-up again"
+  [[ -n "$pub" ]] || m2w_die "the DKIM key $STACK_DKIM_KEY is empty or invalid: delete it and run stack-up again"
+  cat >"$STACK_DNS_RECORDS.tmp" <<EOF
+{
+  "comment": "Static DNS records for the mail2waf local stack and tests only (DNS_RECORDS_FILE); written by scripts/stack-up.sh. Production uses the real DNS.",
+  "records": {
+    "$STACK_DKIM_SELECTOR._domainkey.$STACK_DKIM_DOMAIN": { "TXT": ["v=DKIM1; k=rsa; p=$pub"] },
+    "$STACK_DKIM_DOMAIN": { "TXT": ["v=spf1 ip4:$STACK_SENDER_IP -all"] },
+    "mail.$STACK_DKIM_DOMAIN": { "A": ["$STACK_SENDER_IP"] },
+    "_dmarc.$STACK_DKIM_DOMAIN": { "TXT": ["v=DMARC1; p=reject; adkim=r; aspf=r"] }
+  }
+}
+EOF
+  mv -f "$STACK_DNS_RECORDS.tmp" "$STACK_DNS_RECORDS"
 }

@@ -3,14 +3,17 @@
  * writes each history as JSON into test/fixtures/histories/. Re-record after an intended workflow change that
  * is guarded by patched(); keep the old files too, so that both code paths keep replaying.
  *
- *   npm run stack:up && node --import tsx scripts/record-histories.ts
+ *   npm run stack:up && npm run record:histories -- [scenario...]
+ *
+ * Scenarios: base (sweep.pb, blocklist.pb, blocklist-continued-as-new.pb), approval (sweep-approval.pb: a
+ * sweep held by its guardrails and approved by Signal). Without arguments, all of them.
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blocklistWorkflowId } from '../src/shared/constants';
-import { blockUpdate, unblockSignal, unblockUpdate } from '../src/shared/messages';
+import { approvalQuery, approveSignal, blockUpdate, unblockSignal, unblockUpdate } from '../src/shared/messages';
 import type { BlocklistInput, SweepInput } from '../src/shared/types';
 import { appendMessage, isolatedSetup, repoRoot, waitFor, ipSet } from '../test/helpers/stack';
 import { startWorker } from '../test/helpers/worker';
@@ -28,8 +31,36 @@ async function exportHistory(client: Client, workflowId: string, runId: string |
   console.log(`wrote ${file} (${history.events?.length} events)`);
 }
 
+async function approvalScenario() {
+  const setup = await isolatedSetup(undefined, { MAX_NEW_PER_RUN: '1' });
+  const w = await startWorker(setup);
+  try {
+    await appendMessage(setup, await csvAdvisory());
+    const sweepId = `replay-approval-${Date.now()}`;
+    const handle = await w.client.workflow.start('mailboxSweepWorkflow', {
+      workflowId: sweepId,
+      taskQueue: setup.config.taskQueue,
+      args: [{ target: setup.config.target, mailbox: setup.config.mailbox, guardrails: setup.config.guardrails }],
+    });
+    await waitFor('the sweep to be held', async () => (await handle.query(approvalQuery)).status === 'waiting');
+    await handle.signal(approveSignal, { actor: 'recorder', reason: 'replay fixture' });
+    await handle.result();
+    await exportHistory(w.client, sweepId, undefined, 'sweep-approval.pb');
+    await w.client.workflow.getHandle(blocklistWorkflowId(setup.config.target.name)).terminate('recorded');
+  } finally {
+    await w.stop();
+    await setup.cleanup();
+  }
+}
+
 async function main() {
   mkdirSync(outDir, { recursive: true });
+  const wanted = process.argv.slice(2);
+  if (wanted.length === 0 || wanted.includes('base')) await baseScenario();
+  if (wanted.length === 0 || wanted.includes('approval')) await approvalScenario();
+}
+
+async function baseScenario() {
   const setup = await isolatedSetup();
   const w = await startWorker(setup);
   try {

@@ -55,6 +55,10 @@ SECTEAM_PASSWORD="$(sed -n 's/^SECTEAM_PASSWORD=//p' "$STACK_CREDENTIALS")"
 [[ -n "$ADVISORIES_PASSWORD" && -n "$SECTEAM_PASSWORD" ]] ||
   m2w_die "$STACK_CREDENTIALS is incomplete: delete it and run stack-up again (mailbox passwords will change)"
 
+# --- trust gate: the sample sender domain's DKIM key and DNS records ---------------------------------
+
+m2w_ensure_dkim
+
 # --- Dovecot configuration ---------------------------------------------------------------------
 
 # Mail lives in .stack/mail when the 'mail' user can reach it (so it persists next to temporal.db),
@@ -273,6 +277,13 @@ STACK_DIR=$STACK_DIR
 STACK_LMTP_PORT=$STACK_LMTP_PORT
 STACK_DOVECOT_CONFIG=$DOVECOT_CONF
 STACK_MOTO_URL=http://127.0.0.1:$STACK_MOTO_PORT
+TRUSTED_SENDERS=$STACK_DKIM_DOMAIN
+MTA_HOSTS=$STACK_MTA_HOST
+DNS_RECORDS_FILE=$STACK_DNS_RECORDS
+STACK_DKIM_DOMAIN=$STACK_DKIM_DOMAIN
+STACK_DKIM_SELECTOR=$STACK_DKIM_SELECTOR
+STACK_DKIM_KEY=$STACK_DKIM_KEY
+STACK_SENDER_IP=$STACK_SENDER_IP
 EOF
 )
 mv -f "$M2W_ENV_TMP" "$STACK_ENV_FILE"
@@ -296,6 +307,8 @@ mail2waf local stack is up ($(awk -v a="$M2W_T0" -v b="$(date +%s.%N)" 'BEGIN { 
   dovecot   ${M2W_STATE[dovecot]}: IMAP 127.0.0.1:$STACK_IMAP_PORT (plain, no TLS), LMTP 127.0.0.1:$STACK_LMTP_PORT
             mailboxes: $ADVISORIES_USER (INBOX, Processed, Quarantine), $SECTEAM_USER (INBOX)
   smtp      ${M2W_STATE[smtp]}: 127.0.0.1:$STACK_SMTP_PORT (no TLS, no auth) -> delivers to Dovecot
+  trust     mail from $STACK_DKIM_DOMAIN is trusted: DKIM key $STACK_DKIM_KEY (s=$STACK_DKIM_SELECTOR),
+            DNS records $STACK_DNS_RECORDS, our MTA $STACK_MTA_HOST
   env file: $STACK_ENV_FILE   (load it: set -a; . ./.stack/env; set +a)
   logs:     $STACK_LOGS/
   status:   npm run stack:status      stop: npm run stack:down

@@ -4,25 +4,51 @@
  */
 import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { blocklistWorkflowId } from './shared/constants';
-import { blockUpdate, unblockUpdate } from './shared/messages';
-import type { BlockRequest, BlockResult, TargetRef, UnblockRequest, UnblockResult } from './shared/types';
+import { blockUpdate, configureUpdate, unblockUpdate } from './shared/messages';
+import type {
+  BlockPolicy,
+  BlockRequest,
+  BlockResult,
+  ConfigureResult,
+  TargetRef,
+  UnblockRequest,
+  UnblockResult,
+} from './shared/types';
+
+/** How to start a target's blocklist if it does not run yet: with the configured safety policy. */
+function startOperation(taskQueue: string, target: TargetRef, policy: BlockPolicy) {
+  return new WithStartWorkflowOperation('blocklistWorkflow', {
+    workflowId: blocklistWorkflowId(target.name),
+    taskQueue,
+    args: [{ target, policy }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
 
 export async function submitBlock(
   client: Client,
   taskQueue: string,
   target: TargetRef,
+  policy: BlockPolicy,
   request: BlockRequest,
 ): Promise<BlockResult> {
-  const startWorkflowOperation = new WithStartWorkflowOperation('blocklistWorkflow', {
-    workflowId: blocklistWorkflowId(target.name),
-    taskQueue,
-    args: [{ target }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
   return client.workflow.executeUpdateWithStart(blockUpdate, {
     args: [request],
     updateId: request.requestId,
-    startWorkflowOperation,
+    startWorkflowOperation: startOperation(taskQueue, target, policy),
+  });
+}
+
+/** Installs the configured policy in the target's blocklist (the worker does this at start). */
+export async function submitPolicy(
+  client: Client,
+  taskQueue: string,
+  target: TargetRef,
+  policy: BlockPolicy,
+): Promise<ConfigureResult> {
+  return client.workflow.executeUpdateWithStart(configureUpdate, {
+    args: [policy],
+    startWorkflowOperation: startOperation(taskQueue, target, policy),
   });
 }
 

@@ -3,9 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
+import { registerExtract } from './cli/extract';
 import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
 import { registerSchedule } from './cli/schedule';
-import { registerSweep } from './cli/sweep';
+import { registerApproval, registerSweep } from './cli/sweep';
 
 export async function runCli(
   argv: string[],
@@ -25,8 +26,10 @@ export async function runCli(
     .configureOutput({ writeOut: out, writeErr: err })
     .showHelpAfterError();
   registerSweep(program, ctx, getPrinter);
+  registerApproval(program, ctx, getPrinter);
   registerBlocklist(program, ctx, getPrinter);
   registerSchedule(program, ctx, getPrinter);
+  registerExtract(program, getPrinter);
   // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere.
   program.commands.forEach(function allow(c: Command) {
     c.option('--json', 'print one JSON document on stdout');

@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE_ID, DEFAULT_TASK_QUEUE } from './shared/constants';
-import type { TargetRef } from './shared/types';
+import { normalizeHostName, normalizeTrustedSender, type TrustConfig } from './policy/trust';
+import { parseCidr, formatCidr } from './net/ip';
+import type { BlockPolicy, Guardrails, NeverBlockRange, TargetRef } from './shared/types';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -45,6 +47,15 @@ const targetSchema = z.object({
 });
 
 const clientSchema = targetSchema.extend({
+  // Safety policy and guardrails: the CLI needs them too, because `block` may start a target's blocklist.
+  NEVER_BLOCK: z.string().optional(),
+  NEVER_BLOCK_FILE: z.string().optional(),
+  MIN_PREFIX_V4: z.coerce.number().int().min(1).max(32).default(16),
+  MIN_PREFIX_V6: z.coerce.number().int().min(1).max(128).default(32),
+  MAX_NEW_PER_RUN: positiveInt.default(100),
+  MAX_NEW_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
+  APPROVAL_TIMEOUT: duration.default('24h'),
+  DRY_RUN: bool.default('false'),
   MAIL2WAF_TASK_QUEUE: nonEmpty.default(DEFAULT_TASK_QUEUE),
   IMAP_MAILBOX: nonEmpty.default('INBOX'),
   MAX_MESSAGES_PER_SWEEP: positiveInt.default(100),
@@ -69,10 +80,18 @@ const workerSchema = clientSchema.extend({
   REPORT_FROM: z.string().email(),
   REPORT_TO: emailList,
   AWS_ENDPOINT_URL_WAFV2: z.string().url().optional(),
+  // Trust gate (src/policy/trust.ts): who may block automatically, and where their mail is authenticated.
+  TRUSTED_SENDERS: nameList('an address (user@domain), a domain or *.domain', normalizeTrustedSender),
+  MTA_HOSTS: nameList('a host name', normalizeHostName),
+  TRUSTED_ARC_SEALERS: nameList('a domain', normalizeHostName),
+  DNS_RECORDS_FILE: nonEmpty.optional(),
 });
 
 export interface ClientConfig {
   target: TargetRef;
+  policy: BlockPolicy;
+  guardrails: Guardrails;
+  dryRun: boolean;
   taskQueue: string;
   mailbox: string;
   maxMessagesPerSweep: number;
@@ -88,6 +107,8 @@ export interface WorkerConfig extends ClientConfig {
   smtp: { host: string; port: number; secure: boolean; user?: string; password?: string };
   report: { from: string; to: string[] };
   aws: { region: string; wafEndpoint?: string };
+  /** Trust gate settings; dnsRecordsFile replaces the real DNS (local stack and tests only). */
+  trust: TrustConfig & { dnsRecordsFile?: string };
 }
 
 /** `X_FILE=/path` stands for `X=<contents of file>`: the usual way to pass secrets from a secret store. */
@@ -121,8 +142,59 @@ function parse<S extends z.ZodTypeAny>(schema: S, env: Env): z.infer<S> {
   return result.data;
 }
 
+const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+function durationMs(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
+  return Number(m[1]) * DURATION_MS[m[2] as keyof typeof DURATION_MS];
+}
+
+/**
+ * Never-block ranges from NEVER_BLOCK (comma list) and NEVER_BLOCK_FILE (one CIDR a line, `#` comments, an
+ * optional label after the CIDR). Every bad line is reported with its place, because a typo here would
+ * silently leave one of our own networks blockable.
+ */
+function neverBlockRanges(c: { NEVER_BLOCK?: string; NEVER_BLOCK_FILE?: string }): NeverBlockRange[] {
+  const ranges: NeverBlockRange[] = [];
+  const problems: string[] = [];
+  const add = (raw: string, label: string, where: string) => {
+    const parsed = parseCidr(raw);
+    if (!parsed) problems.push(`${where}: "${raw}" is not an IP address or CIDR`);
+    else ranges.push({ cidr: formatCidr(parsed), label });
+  };
+  for (const item of (c.NEVER_BLOCK ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    add(item, 'NEVER_BLOCK', 'NEVER_BLOCK');
+  }
+  if (c.NEVER_BLOCK_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(c.NEVER_BLOCK_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`NEVER_BLOCK_FILE=${c.NEVER_BLOCK_FILE} cannot be read (${(err as Error).message})`]);
+    }
+    text.split('\n').forEach((line, i) => {
+      const content = line.replace(/#.*/, '').trim();
+      if (!content) return;
+      const [cidr, ...label] = content.split(/\s+/);
+      add(cidr!, label.join(' ') || `${c.NEVER_BLOCK_FILE}:${i + 1}`, `NEVER_BLOCK_FILE line ${i + 1}`);
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return ranges;
+}
+
 function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
   return {
+    policy: { neverBlock: neverBlockRanges(c), minPrefixV4: c.MIN_PREFIX_V4, minPrefixV6: c.MIN_PREFIX_V6 },
+    guardrails: {
+      maxNewPerRun: c.MAX_NEW_PER_RUN,
+      maxNewShare: c.MAX_NEW_SHARE,
+      approvalTimeoutMs: durationMs(c.APPROVAL_TIMEOUT),
+    },
+    dryRun: c.DRY_RUN,
     target: {
       name: c.WAF_TARGET_NAME,
       scope: c.WAF_SCOPE,
@@ -141,6 +213,46 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
   return toClientConfig(parse(clientSchema, withSecretFiles(env, [])));
+}
+
+/** A comma list of names, each checked and canonicalised by `normalize`; every bad entry is one problem. */
+function nameList(what: string, normalize: (entry: string) => string | undefined) {
+  return z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: string[] = [];
+      for (const entry of s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        const n = normalize(entry);
+        if (n === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${entry}" is not ${what}` });
+        else if (!out.includes(n)) out.push(n);
+      }
+      return out;
+    });
+}
+
+/** The trust gate's settings; a trusted sender list is useless without our MTA's names (SPF needs the client IP). */
+function trustConfig(c: {
+  TRUSTED_SENDERS: string[];
+  MTA_HOSTS: string[];
+  TRUSTED_ARC_SEALERS: string[];
+  DNS_RECORDS_FILE?: string;
+}): WorkerConfig['trust'] {
+  if (c.TRUSTED_SENDERS.length > 0 && c.MTA_HOSTS.length === 0) {
+    throw new ConfigError([
+      'TRUSTED_SENDERS is set but MTA_HOSTS is not: list the host names your mail server writes after "by" in Received lines',
+    ]);
+  }
+  const trust: WorkerConfig['trust'] = {
+    trustedSenders: c.TRUSTED_SENDERS,
+    mtaHosts: c.MTA_HOSTS,
+    trustedArcSealers: c.TRUSTED_ARC_SEALERS,
+  };
+  if (c.DNS_RECORDS_FILE) trust.dnsRecordsFile = c.DNS_RECORDS_FILE;
+  return trust;
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
@@ -167,5 +279,6 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     },
     report: { from: c.REPORT_FROM, to: c.REPORT_TO },
     aws: { region: c.AWS_REGION, wafEndpoint: c.AWS_ENDPOINT_URL_WAFV2 },
+    trust: trustConfig(c),
   };
 }

@@ -8,7 +8,9 @@ import { Runtime, Worker, DefaultLogger, type LogLevel } from '@temporalio/worke
 import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities } from './activities';
+import { createResolver } from './activities/authenticate';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config';
+import { submitPolicy } from './blocklist-client';
 import { connectNative, describeAddress } from './temporal-connection';
 
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
@@ -93,10 +95,14 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     wafClient,
     temporal,
     taskQueue: config.taskQueue,
+    policy: config.policy,
     mailer,
     report: config.report,
     webUiUrl: process.env.TEMPORAL_UI_URL,
     namespace: native.namespace,
+    // Trust gate: trusted senders, our MTA's names, and DNS (a static records file only on local stacks/tests).
+    trust: config.trust,
+    resolver: createResolver(config.trust),
   });
   const worker = await Worker.create({
     connection: native.connection,
@@ -107,19 +113,36 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
       : { workflowsPath: require.resolve('./workflows') }),
     activities,
   });
-  return { worker, connection: native.connection };
+  return { worker, connection: native.connection, temporal };
 }
 
 async function main() {
   const level = (process.env.LOG_LEVEL?.toUpperCase() ?? 'INFO') as LogLevel;
   Runtime.install({ logger: new DefaultLogger(level) });
   const config = loadWorkerConfig();
-  const { worker, connection } = await createWorker(config);
+  const { worker, connection, temporal } = await createWorker(config);
   console.error(
     `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}`,
   );
   try {
-    await worker.run();
+    const running = worker.run();
+    // The blocklist is the safety choke point: give it the configured policy now (this worker serves the
+    // update), so that a changed never-block list takes effect at once, not at the next block.
+    try {
+      const installed = await submitPolicy(temporal, config.taskQueue, config.target, config.policy);
+      const { neverBlock, minPrefixV4, minPrefixV6 } = config.policy;
+      console.error(
+        `mail2waf worker: policy installed (${neverBlock.length} never-block ranges, floor /${minPrefixV4} and /${minPrefixV6})` +
+          (installed.unblocked.length
+            ? `; unblocked what it now forbids: ${installed.unblocked.map((u) => u.value).join(', ')}`
+            : ''),
+      );
+    } catch (err) {
+      worker.shutdown();
+      await running;
+      throw err;
+    }
+    await running;
   } finally {
     await connection.close();
   }

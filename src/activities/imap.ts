@@ -7,6 +7,7 @@ import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ImapFlow } from 'imapflow';
 import { extractFromMessage } from '../extraction/message';
+import { createTrustGate, type AuthenticateDeps } from './authenticate';
 import { ErrorTypes } from '../shared/constants';
 import type { MessageAnalysis, MessageRef } from '../shared/types';
 
@@ -18,7 +19,8 @@ export interface ImapSettings {
   password: string;
 }
 
-export interface ImapDeps {
+/** IMAP settings, plus the trust gate's settings and DNS resolver (analyzeMessage authenticates each message). */
+export interface ImapDeps extends AuthenticateDeps {
   imap: ImapSettings;
   processedMailbox: string;
   quarantineMailbox: string;
@@ -26,7 +28,7 @@ export interface ImapDeps {
 }
 
 /** A message with more addresses than this is truncated (with a note) to keep workflow payloads small. */
-export const MAX_INDICATORS_PER_MESSAGE = 1000;
+export const MAX_INDICATORS_PER_MESSAGE = 5000;
 const MAX_WHERE_PER_INDICATOR = 3;
 
 export interface ListPendingInput {
@@ -126,6 +128,8 @@ export function createImapActivities(deps: ImapDeps) {
     });
   }
 
+  const checkTrust = createTrustGate(deps);
+
   async function analyzeMessage(ref: MessageRef): Promise<MessageAnalysis> {
     const raw = await withMailbox(settings, ref.mailbox, async (client, uidValidity) => {
       checkUidValidity(ref, uidValidity);
@@ -162,19 +166,40 @@ export function createImapActivities(deps: ImapDeps) {
       notes.push(`${indicators.length} addresses found; only the first ${MAX_INDICATORS_PER_MESSAGE} were taken`);
       indicators = indicators.slice(0, MAX_INDICATORS_PER_MESSAGE);
     }
-    log.info('analysed message', { uid: ref.uid, ok: extraction.ok, indicators: indicators.length });
-    return {
+    const header = {
       ref,
-      status: extraction.ok ? 'ok' : 'quarantine',
-      reasonCode: extraction.reasonCode,
-      reason: extraction.reason,
       messageId: extraction.messageId,
       from: extraction.from,
       subject: extraction.subject,
       date: extraction.date,
-      indicators: extraction.ok ? indicators : [],
-      notes,
     };
+    if (!extraction.ok) {
+      // Not readable as MIME: quarantined for that, before any question of trust.
+      log.info('analysed message', { uid: ref.uid, ok: false, reasonCode: extraction.reasonCode });
+      return {
+        ...header,
+        status: 'quarantine',
+        reasonCode: extraction.reasonCode,
+        reason: extraction.reason,
+        indicators: [],
+        notes,
+      };
+    }
+
+    // The trust gate: only a trusted, authenticated sender may block. Untrusted mail keeps its indicators (a
+    // person may approve them) but is quarantined; a temporary DNS failure throws and the activity is retried.
+    const { decision } = await checkTrust(raw.source);
+    log.info('analysed message', {
+      uid: ref.uid,
+      ok: true,
+      indicators: indicators.length,
+      trusted: decision.trusted,
+      trustCode: decision.code,
+    });
+    if (!decision.trusted) {
+      return { ...header, status: 'quarantine', reasonCode: decision.code, reason: decision.reason, indicators, notes };
+    }
+    return { ...header, status: 'ok', indicators, notes: [...notes, `${decision.code}: ${decision.reason}`] };
   }
 
   /** Idempotent: a UID that is no longer in the mailbox (already moved) is simply not found again. */

@@ -2,9 +2,9 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Transporter } from 'nodemailer';
-import { renderReport } from '../report/render';
+import { renderApprovalRequest, renderReport } from '../report/render';
 import { ErrorTypes } from '../shared/constants';
-import type { SweepResult } from '../shared/types';
+import type { ApprovalState, BlockResult, SweepResult } from '../shared/types';
 
 export interface ReportDeps {
   mailer: Transporter;
@@ -20,20 +20,15 @@ export function reportMessageId(sweepId: string, runId: string): string {
 }
 
 export function createReportActivities(deps: ReportDeps) {
-  async function sendReport(input: { sweepId: string; runId: string; result: SweepResult }) {
-    const webUiUrl = deps.webUiUrl
-      ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(input.sweepId)}`
-      : undefined;
-    const { subject, text } = renderReport(input.result, { webUiUrl });
-    const messageId = reportMessageId(input.sweepId, input.runId);
+  async function send(mail: { subject: string; text: string; messageId: string; headers: Record<string, string> }) {
     try {
       await deps.mailer.sendMail({
         from: deps.report.from,
         to: deps.report.to,
-        subject,
-        text,
-        messageId,
-        headers: { 'X-Mail2waf-Sweep': input.sweepId },
+        subject: mail.subject,
+        text: mail.text,
+        messageId: mail.messageId,
+        headers: mail.headers,
       });
     } catch (err) {
       const e = err as Error & { code?: string; responseCode?: number };
@@ -44,12 +39,41 @@ export function createReportActivities(deps: ReportDeps) {
         );
       }
       if (e.responseCode && e.responseCode >= 500) {
-        throw ApplicationFailure.nonRetryable(`SMTP server rejected the report: ${e.message}`, ErrorTypes.SmtpRejected);
+        throw ApplicationFailure.nonRetryable(
+          `SMTP server rejected the message: ${e.message}`,
+          ErrorTypes.SmtpRejected,
+        );
       }
-      throw ApplicationFailure.retryable(`sending the report failed: ${e.message}`, 'SmtpError');
+      throw ApplicationFailure.retryable(`sending mail failed: ${e.message}`, 'SmtpError');
     }
-    log.info('report sent', { messageId, to: deps.report.to });
-    return { messageId, to: deps.report.to };
+    log.info('mail sent', { messageId: mail.messageId, to: deps.report.to });
+    return { messageId: mail.messageId, to: deps.report.to };
   }
-  return { sendReport };
+
+  async function sendReport(input: { sweepId: string; runId: string; result: SweepResult }) {
+    const webUiUrl = deps.webUiUrl
+      ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(input.sweepId)}`
+      : undefined;
+    const { subject, text } = renderReport(input.result, { webUiUrl });
+    return send({
+      subject,
+      text,
+      messageId: reportMessageId(input.sweepId, input.runId),
+      headers: { 'X-Mail2waf-Sweep': input.sweepId },
+    });
+  }
+
+  /** Idempotent like the report: its Message-ID is derived from the run, with an `approval.` prefix. */
+  async function sendApprovalRequest(input: {
+    sweepId: string;
+    runId: string;
+    preview: BlockResult;
+    approval: ApprovalState;
+  }) {
+    const { subject, text } = renderApprovalRequest(input);
+    const messageId = reportMessageId(input.sweepId, input.runId).replace('<', '<approval.');
+    return send({ subject, text, messageId, headers: { 'X-Mail2waf-Approval-For': input.sweepId } });
+  }
+
+  return { sendReport, sendApprovalRequest };
 }

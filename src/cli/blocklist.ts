@@ -108,7 +108,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
       const reason = requireReason(opts.reason);
       const c = ctx.config();
       const client = await ctx.client();
-      const result = await submitBlock(client, c.taskQueue, c.target, {
+      const result = await submitBlock(client, c.taskQueue, c.target, c.policy, {
         requestId: `cli-${randomUUID()}`,
         candidates: [
           {

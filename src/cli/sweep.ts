@@ -1,9 +1,11 @@
 /** `mail2waf run`: start one sweep now, optionally wait for its result. */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
-import type { SweepInput, SweepResult } from '../shared/types';
+import { approvalQuery, approveSignal, rejectSignal } from '../shared/messages';
+import type { ApprovalState, SweepInput, SweepResult } from '../shared/types';
 import type { CliContext } from './context';
-import type { Printer } from './output';
+import { UserError, type Printer } from './output';
 
 export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: string }): SweepInput {
   const c = ctx.config();
@@ -11,7 +13,8 @@ export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: 
     target: c.target,
     mailbox: opts.mailbox ?? c.mailbox,
     maxMessages: c.maxMessagesPerSweep,
-    dryRun: opts.dryRun ?? false,
+    dryRun: opts.dryRun ?? c.dryRun,
+    guardrails: c.guardrails,
   };
 }
 
@@ -22,6 +25,10 @@ export function formatSweep(r: SweepResult): string {
     `  ${r.dryRun ? 'would block' : 'blocked'}: ${b.added.join(', ') || 'none'}`,
     `  already blocked: ${b.alreadyPresent.join(', ') || 'none'}`,
     ...b.refused.map((x) => `  refused ${x.value}: ${x.code} — ${x.reason}`),
+    ...(r.approval && r.approval.status !== 'not-needed'
+      ? [`  approval: ${r.approval.status} (${r.approval.heldBecause?.reason})`]
+      : []),
+    ...(r.notBlocked?.length ? [`  not blocked: ${r.notBlocked.length} address(es) held back`] : []),
     ...r.messages
       .filter((m) => m.status === 'quarantined')
       .map((m) => `  quarantined uid ${m.uid}: ${m.reasonCode} — ${m.reason}`),
@@ -52,4 +59,48 @@ export function registerSweep(program: Command, ctx: CliContext, printer: () => 
       const result = (await handle.result()) as SweepResult;
       printer().result(result, formatSweep);
     });
+}
+
+function formatApproval(s: ApprovalState & { run: string }): string {
+  if (s.status === 'not-needed') return `sweep ${s.run} is not waiting for approval`;
+  return [
+    `sweep ${s.run}: ${s.status}${s.decidedBy ? ` by ${s.decidedBy}` : ''}${s.decisionReason ? ` (${s.decisionReason})` : ''}`,
+    `  held because ${s.heldBecause?.code}: ${s.heldBecause?.reason}`,
+    s.status === 'waiting' ? `  no answer by ${s.deadline} means reject` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function registerApproval(program: Command, ctx: CliContext, printer: () => Printer) {
+  for (const verb of ['approve', 'reject'] as const) {
+    program
+      .command(`${verb} <run>`)
+      .description(`${verb} a sweep held by its guardrails (<run> is the sweep's workflow id)`)
+      .option('--reason <text>', 'why (kept in the workflow history and the report)')
+      .action(async (run: string, opts: { reason?: string }) => {
+        const client = await ctx.client();
+        const handle = client.workflow.getHandle(run);
+        const before = await handle.query(approvalQuery).catch((err) => {
+          if (err instanceof WorkflowNotFoundError)
+            throw new UserError(`no sweep "${run}" — copy its id from the approval e-mail`);
+          throw err;
+        });
+        if (before.status !== 'waiting') {
+          printer().result({ ...before, run }, formatApproval, true);
+          return;
+        }
+        await handle.signal(verb === 'approve' ? approveSignal : rejectSignal, {
+          actor: ctx.actor(),
+          reason: opts.reason,
+        });
+        // Signals do not answer; read the decision back so the operator sees it took effect.
+        let after = before;
+        for (let i = 0; i < 50 && after.status === 'waiting'; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          after = await handle.query(approvalQuery);
+        }
+        printer().result({ ...after, run }, formatApproval, after.status === 'waiting');
+      });
+  }
 }

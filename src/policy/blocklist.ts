@@ -2,9 +2,10 @@
  * Pure state transitions of the blocklist: what a block or unblock request does to the entries, with a reason
  * for every refusal. No Temporal and no I/O, so the workflow, the CLI and unit tests share one rulebook.
  */
-import { formatCidr, parseCidr } from '../net/ip';
+import { cidrOverlaps, formatCidr, parseCidr } from '../net/ip';
 import { blockability } from '../net/special-ranges';
 import type {
+  BlockPolicy,
   BlockRequest,
   BlockResult,
   BlocklistState,
@@ -35,9 +36,42 @@ function isRefusal(x: { value: string } | Refusal): x is Refusal {
   return 'code' in x;
 }
 
-/** Applies a block request to the state in place; returns what happened (synced is decided by the caller). */
+/**
+ * Why `value` (canonical) must not be blocked under `policy`, or undefined when it may be. Built-in checks
+ * (special-purpose space, /0) always apply; a policy adds the prefix floor and the never-block ranges, which
+ * are judged by overlap: a CIDR that merely touches one of our networks would still block part of it.
+ */
+export function refusalFor(value: string, policy?: BlockPolicy): Refusal | undefined {
+  const verdict = blockability(
+    value,
+    policy ? { minPrefixV4: policy.minPrefixV4, minPrefixV6: policy.minPrefixV6 } : {},
+  );
+  if (!verdict.blockable) return { value, code: verdict.code, reason: verdict.reason };
+  for (const range of policy?.neverBlock ?? []) {
+    if (cidrOverlaps(value, range.cidr)) {
+      return {
+        value,
+        code: 'never-block',
+        reason: `${value} overlaps ${range.cidr} (${range.label}), which is on the never-block list`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Applies a block request to the state in place and returns what happened (synced is decided by the caller).
+ * A preview request returns the same answer and leaves the state untouched.
+ */
 export function applyBlock(state: BlocklistState, req: BlockRequest, now: string): BlockResult {
-  const result: BlockResult = { added: [], alreadyPresent: [], refused: [], synced: false };
+  const preview = req.preview === true;
+  const result: BlockResult = {
+    added: [],
+    alreadyPresent: [],
+    refused: [],
+    synced: false,
+    sizeBefore: Object.keys(state.entries).length,
+  };
   const seen = new Set<string>();
   for (const candidate of req.candidates) {
     const canon = canonicalOrRefusal(candidate.value);
@@ -46,9 +80,9 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
       continue;
     }
     const { value, version } = canon;
-    const verdict = blockability(value);
-    if (!verdict.blockable) {
-      if (!seen.has(`refused:${value}`)) result.refused.push({ value, code: verdict.code, reason: verdict.reason });
+    const refusal = refusalFor(value, state.policy);
+    if (refusal) {
+      if (!seen.has(`refused:${value}`)) result.refused.push(refusal);
       seen.add(`refused:${value}`);
       continue;
     }
@@ -56,12 +90,16 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
     const existing = state.entries[value];
     if (existing) {
       // Seeing an address again adds its source (once) but changes nothing in WAF.
-      if (!existing.sources.some((s) => s.kind === source.kind && s.ref === source.ref)) existing.sources.push(source);
+      if (!preview && !existing.sources.some((s) => s.kind === source.kind && s.ref === source.ref)) {
+        existing.sources.push(source);
+      }
       if (!seen.has(value)) result.alreadyPresent.push(value);
-    } else {
-      state.entries[value] = { value, version, addedAt: now, manual: source.kind === 'manual', sources: [source] };
-      // An address unblocked earlier and now blocked again must not be removed by the pending removal.
-      state.pendingRemovals = state.pendingRemovals.filter((v) => v !== value);
+    } else if (!seen.has(value)) {
+      if (!preview) {
+        state.entries[value] = { value, version, addedAt: now, manual: source.kind === 'manual', sources: [source] };
+        // An address unblocked earlier and now blocked again must not be removed by the pending removal.
+        state.pendingRemovals = state.pendingRemovals.filter((v) => v !== value);
+      }
       result.added.push(value);
     }
     seen.add(value);
@@ -109,4 +147,35 @@ export function desiredIpSets(state: BlocklistState): SyncPlan {
   plan.v4.ours.sort();
   plan.v6.ours.sort();
   return plan;
+}
+
+/**
+ * Installs a new policy and takes out the entries it forbids (a network newly put on the never-block list
+ * must stop being blocked at once). Returns what was taken out, with the reason.
+ */
+export function applyPolicy(state: BlocklistState, policy: BlockPolicy, now: string): Refusal[] {
+  state.policy = policy;
+  const removed: Refusal[] = [];
+  for (const entry of Object.values(state.entries)) {
+    const refusal = refusalFor(entry.value, policy);
+    if (!refusal) continue;
+    applyUnblock(state, { value: entry.value, actor: 'policy', reason: refusal.reason }, now);
+    removed.push(refusal);
+  }
+  return removed;
+}
+
+/** Throws with a precise message when a policy is malformed (the update validator turns this into a refusal). */
+export function validatePolicy(policy: BlockPolicy): void {
+  if (!policy || !Array.isArray(policy.neverBlock)) throw new Error('policy needs a neverBlock list');
+  for (const [name, max] of [
+    ['minPrefixV4', 32],
+    ['minPrefixV6', 128],
+  ] as const) {
+    const v = policy[name];
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${name} must be an integer from 1 to ${max}`);
+  }
+  for (const r of policy.neverBlock) {
+    if (!parseCidr(String(r?.cidr))) throw new Error(`never-block entry "${r?.cidr}" is not a CIDR`);
+  }
 }

@@ -1,5 +1,5 @@
 /** Pure rendering of the sweep report e-mail: one plain-text message a security engineer can read at a glance. */
-import type { SweepResult } from '../shared/types';
+import type { ApprovalState, BlockResult, SweepResult } from '../shared/types';
 
 export interface RenderedReport {
   subject: string;
@@ -27,6 +27,15 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
       ? 'WARNING: some changes are recorded but not yet confirmed in AWS WAF; run `mail2waf status` to follow them.'
       : '',
     '',
+    ...(result.approval && result.approval.status !== 'not-needed'
+      ? [
+          `Approval: ${result.approval.status}${result.approval.decidedBy ? ` by ${result.approval.decidedBy}` : ''}` +
+            `${result.approval.decisionReason ? ` (${result.approval.decisionReason})` : ''} — held because ` +
+            `${result.approval.heldBecause?.code}: ${result.approval.heldBecause?.reason}`,
+          '',
+        ]
+      : []),
+    ...list('Not blocked (approval not given)', result.notBlocked ?? []),
     ...list(result.dryRun ? 'Would block' : 'Blocked (new in AWS WAF)', block.added),
     ...list('Already blocked', block.alreadyPresent),
     ...list(
@@ -56,4 +65,26 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
         .join('\n')
         .trim() + '\n',
   };
+}
+
+/** The e-mail that asks a person to approve or reject a sweep held by its guardrails. */
+export function renderApprovalRequest(input: { sweepId: string; preview: BlockResult; approval: ApprovalState }) {
+  const { preview, approval, sweepId } = input;
+  const subject = `mail2waf: approval needed — sweep would block ${preview.added.length} new address(es)`;
+  const text = [
+    `Sweep ${sweepId} is held: ${approval.heldBecause?.code}: ${approval.heldBecause?.reason}.`,
+    `Decide before ${approval.deadline}; no answer means REJECT.`,
+    '',
+    `  approve: mail2waf approve ${sweepId} --reason "<why>"`,
+    `  reject:  mail2waf reject ${sweepId} --reason "<why>"`,
+    '  (or send the signal "approve" / "reject" with {"actor": "...", "reason": "..."} from the Temporal Web UI)',
+    '',
+    ...list('Would block (new)', preview.added),
+    ...list('Already blocked', preview.alreadyPresent),
+    ...list(
+      'Refused',
+      preview.refused.map((r) => `${r.value} — ${r.code}: ${r.reason}`),
+    ),
+  ].join('\n');
+  return { subject, text };
 }

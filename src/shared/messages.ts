@@ -4,6 +4,10 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  ApprovalDecision,
+  ApprovalState,
+  BlockPolicy,
+  ConfigureResult,
   BlockRequest,
   BlockResult,
   BlocklistEntry,
@@ -18,3 +22,10 @@ export const unblockUpdate = defineUpdate<UnblockResult, [UnblockRequest]>('unbl
 export const unblockSignal = defineSignal<[UnblockRequest]>('unblock');
 export const listQuery = defineQuery<BlocklistEntry[]>('list');
 export const statusQuery = defineQuery<BlocklistStatus>('status');
+/** Replaces the blocklist's safety policy (sent by the worker at start); unblocks entries it now forbids. */
+export const configureUpdate = defineUpdate<ConfigureResult, [BlockPolicy]>('configure');
+
+// A sweep held by its guardrails waits for one of these (CLI `approve` / `reject`, or the Web UI).
+export const approveSignal = defineSignal<[ApprovalDecision]>('approve');
+export const rejectSignal = defineSignal<[ApprovalDecision]>('reject');
+export const approvalQuery = defineQuery<ApprovalState>('approval');

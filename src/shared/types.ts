@@ -44,6 +44,48 @@ export interface BlockRequest {
   candidates: BlockCandidate[];
   /** Idempotency key: the same request id is answered from memory, not applied twice. */
   requestId: string;
+  /** Answer what would happen, change nothing (dry runs and guardrail checks). */
+  preview?: boolean;
+}
+
+/** A network that must never be blocked (own ranges, partners), with where it came from. */
+export interface NeverBlockRange {
+  cidr: string;
+  label: string;
+}
+
+/** The safety rules the blocklist workflow applies to every block, whoever asks. Not secret: CIDRs only. */
+export interface BlockPolicy {
+  neverBlock: NeverBlockRange[];
+  /** CIDRs broader than these prefix lengths are refused ('too-broad'). /0 is always refused. */
+  minPrefixV4: number;
+  minPrefixV6: number;
+}
+
+/** Per-run limits: a sweep that would add more than this waits for a person. */
+export interface Guardrails {
+  maxNewPerRun: number;
+  /** Share of the current set (0..1); checked once the set holds at least maxNewPerRun entries. */
+  maxNewShare: number;
+  /** How long a held sweep waits for approve/reject, in milliseconds; no answer means reject. */
+  approvalTimeoutMs: number;
+}
+
+export interface ApprovalDecision {
+  actor: string;
+  reason?: string;
+}
+
+export type ApprovalStatus = 'not-needed' | 'waiting' | 'approved' | 'rejected' | 'timed-out';
+
+export interface ApprovalState {
+  status: ApprovalStatus;
+  /** Why the run was held (guardrail code and sentence). */
+  heldBecause?: { code: string; reason: string };
+  decidedBy?: string;
+  decisionReason?: string;
+  /** ISO time after which no answer means reject. */
+  deadline?: string;
 }
 
 export interface Refusal {
@@ -58,6 +100,8 @@ export interface BlockResult {
   refused: Refusal[];
   /** True once the change has been written to (or found already in) the WAF IP sets. */
   synced: boolean;
+  /** Entries of ours in the target before this request (for guardrails on the share of the set). */
+  sizeBefore?: number;
 }
 
 export interface UnblockRequest {
@@ -123,10 +167,14 @@ export interface BlocklistState {
   /** Request ids already answered (bounded), so that a retried update does not apply twice. */
   answered: Record<string, BlockResult>;
   lastSync?: SyncReport;
+  /** Safety rules in force; absent in blocklists started before policies existed (built-in checks only). */
+  policy?: BlockPolicy;
 }
 
 export interface BlocklistInput {
   target: TargetRef;
+  /** Safety rules for a new blocklist; a running one takes changes through the `configure` update. */
+  policy?: BlockPolicy;
   state?: BlocklistState;
   /** Continue as new once history reaches this many events (tests lower it). */
   continueAsNewAfterEvents?: number;
@@ -152,6 +200,8 @@ export interface SweepInput {
   /** Upper bound on messages per sweep; the rest wait for the next one. */
   maxMessages?: number;
   dryRun?: boolean;
+  /** Absent: no approval step (sweeps started before guardrails existed). */
+  guardrails?: Guardrails;
 }
 
 export interface SweepMessageOutcome {
@@ -159,7 +209,7 @@ export interface SweepMessageOutcome {
   messageId?: string;
   subject?: string;
   from?: string;
-  status: 'processed' | 'quarantined' | 'gone';
+  status: 'processed' | 'quarantined' | 'held' | 'gone';
   reasonCode?: string;
   reason?: string;
   /** The first addresses found (bounded, to keep the sweep result small); indicatorCount has them all. */
@@ -174,6 +224,15 @@ export interface SweepResult {
   dryRun: boolean;
   messages: SweepMessageOutcome[];
   block?: BlockResult;
+  approval?: ApprovalState;
+  /** What a rejected or timed-out approval kept out of WAF (bounded list). */
+  notBlocked?: string[];
   reportMessageId?: string;
   reportSentTo?: string;
+}
+
+/** Answer of the `configure` update: entries taken out because the new policy forbids them. */
+export interface ConfigureResult {
+  unblocked: Refusal[];
+  synced: boolean;
 }

@@ -15,9 +15,17 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { applyBlock, applyUnblock, desiredIpSets, emptyBlocklistState, rememberAnswer } from '../policy/blocklist';
-import { blockUpdate, listQuery, statusQuery, unblockSignal, unblockUpdate } from '../shared/messages';
-import type { BlockRequest, BlocklistInput, UnblockRequest } from '../shared/types';
+import {
+  applyBlock,
+  applyPolicy,
+  applyUnblock,
+  desiredIpSets,
+  emptyBlocklistState,
+  rememberAnswer,
+  validatePolicy,
+} from '../policy/blocklist';
+import { blockUpdate, configureUpdate, listQuery, statusQuery, unblockSignal, unblockUpdate } from '../shared/messages';
+import type { BlockPolicy, BlockRequest, BlocklistInput, UnblockRequest } from '../shared/types';
 
 // Retryable failures (throttling, lock conflicts, a flaky endpoint) are retried inside the activity's policy;
 // after that the loop records the error and tries again later, so a long AWS outage never loses intent.
@@ -35,6 +43,7 @@ const DEFAULT_CONTINUE_AS_NEW_AFTER = 10_000;
 
 export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
   const state = input.state ?? emptyBlocklistState();
+  state.policy ??= input.policy;
   const limit = input.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
   // Each change bumps `generation`; a sync that started at generation g makes everything up to g durable in WAF.
   // A run that carries state starts with one sync: idempotent when WAF already matches, and it re-asserts
@@ -59,6 +68,7 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
       const earlier = state.answered[req.requestId];
       if (earlier) return earlier;
       const result = applyBlock(state, req, new Date().toISOString());
+      if (req.preview) return { ...result, synced: false };
       if (result.added.length > 0) generation++;
       log.info('block', { requestId: req.requestId, added: result.added.length, refused: result.refused });
       result.synced = await waitForSync(generation);
@@ -85,6 +95,25 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
       validator: (req: UnblockRequest) => {
         if (!req || typeof req.value !== 'string' || !req.value.trim()) {
           throw ApplicationFailure.nonRetryable('unblock needs {value, actor, reason}', 'InvalidRequest');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    configureUpdate,
+    async (policy: BlockPolicy) => {
+      const unblocked = applyPolicy(state, policy, new Date().toISOString());
+      if (unblocked.length > 0) generation++;
+      log.info('policy installed', { neverBlock: policy.neverBlock.length, unblocked });
+      return { unblocked, synced: await waitForSync(generation) };
+    },
+    {
+      validator: (policy: BlockPolicy) => {
+        try {
+          validatePolicy(policy);
+        } catch (err) {
+          throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidRequest');
         }
       },
     },

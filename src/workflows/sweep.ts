@@ -3,10 +3,14 @@
  * one report → move the messages out of the inbox. The move is last on purpose: a crash anywhere before it
  * resumes this workflow, and a message leaves the inbox only after its addresses are durably recorded.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { applyBlock, emptyBlocklistState } from '../policy/blocklist';
+import { checkGuardrails } from '../policy/guardrails';
+import { approvalQuery, approveSignal, rejectSignal } from '../shared/messages';
 import type {
+  ApprovalDecision,
+  ApprovalState,
   BlockCandidate,
   BlockResult,
   MessageAnalysis,
@@ -35,6 +39,10 @@ const smtp = proxyActivities<Activities>({
 const ANALYZE_CONCURRENCY = 4;
 /** Addresses listed per message in the sweep result (the blocklist has them all); keeps the result small. */
 const OUTCOME_INDICATORS = 50;
+/** Would-be blocks listed in the result of a rejected run (the approval e-mail had them all). */
+const NOT_BLOCKED_LISTED = 200;
+/** Sweeps recorded before the preview/guardrail step replay down the old path. */
+const GUARDRAILS_PATCH = 'preview-guardrails-approval';
 /** Candidates per recordBlocks call, so that no single payload grows large. */
 const BLOCK_CHUNK = 500;
 
@@ -42,6 +50,18 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   const info = workflowInfo();
   const sweepId = info.workflowId;
   const dryRun = input.dryRun ?? false;
+
+  // Registered before the first await, so that an early approve/reject is never lost.
+  let approval: ApprovalState | undefined;
+  const decide = (status: 'approved' | 'rejected') => (d: ApprovalDecision) => {
+    if (approval?.status !== 'waiting') return; // nothing to decide, or already decided: the first answer wins
+    approval.status = status;
+    approval.decidedBy = d?.actor || 'unknown';
+    approval.decisionReason = d?.reason;
+  };
+  setHandler(approveSignal, decide('approved'));
+  setHandler(rejectSignal, decide('rejected'));
+  setHandler(approvalQuery, () => approval ?? { status: 'not-needed' });
 
   const pending = await imap.listPending({ mailbox: input.mailbox, limit: input.maxMessages ?? 50 });
 
@@ -72,43 +92,88 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
       })),
     );
 
+  // Sends candidates to the blocklist in bounded chunks; `preview` asks what would happen without changing it.
+  const submit = async (preview: boolean): Promise<BlockResult> => {
+    const merged: BlockResult = { added: [], alreadyPresent: [], refused: [], synced: true };
+    for (let i = 0; i < candidates.length; i += BLOCK_CHUNK) {
+      const part = await blocklist.recordBlocks({
+        target: input.target,
+        request: {
+          requestId: `${sweepId}:${info.runId}:${preview ? 'preview:' : ''}${i / BLOCK_CHUNK}`,
+          candidates: candidates.slice(i, i + BLOCK_CHUNK),
+          ...(preview ? { preview: true } : {}),
+        },
+      });
+      merged.sizeBefore ??= part.sizeBefore;
+      merged.added.push(...part.added);
+      merged.alreadyPresent.push(...part.alreadyPresent);
+      merged.refused.push(...part.refused);
+      merged.synced &&= part.synced;
+    }
+    return merged;
+  };
+
   let block: BlockResult | undefined;
+  let notBlocked: string[] | undefined;
   if (candidates.length > 0) {
-    if (dryRun) {
-      // Same rulebook as the blocklist, applied to an empty list: shows what would be added or refused.
+    if (patched(GUARDRAILS_PATCH)) {
+      // The preview asks the blocklist itself, so "new", "already blocked" and "refused" are exact, and a dry
+      // run shows the same report a real run would.
+      const preview = await submit(true);
+      if (dryRun) {
+        block = preview;
+      } else {
+        const verdict = input.guardrails
+          ? checkGuardrails(preview.added.length, preview.sizeBefore ?? 0, input.guardrails)
+          : ({ hold: false } as const);
+        if (verdict.hold && input.guardrails) {
+          approval = { status: 'waiting', heldBecause: { code: verdict.code, reason: verdict.reason } };
+          approval.deadline = new Date(Date.now() + input.guardrails.approvalTimeoutMs).toISOString();
+          await smtp.sendApprovalRequest({ sweepId, runId: info.runId, preview, approval });
+          const answered = await condition(() => approval?.status !== 'waiting', input.guardrails.approvalTimeoutMs);
+          if (!answered) approval.status = 'timed-out';
+        }
+        if (!approval || approval.status === 'approved') {
+          block = await submit(false);
+        } else {
+          // Rejected or no answer: nothing is blocked, and the messages go to Quarantine with the reason.
+          block = { ...preview, added: [], synced: true };
+          notBlocked = preview.added.slice(0, NOT_BLOCKED_LISTED);
+        }
+      }
+    } else if (dryRun) {
       block = applyBlock(emptyBlocklistState(), { requestId: 'dry-run', candidates }, now);
     } else {
-      block = { added: [], alreadyPresent: [], refused: [], synced: true };
-      for (let i = 0; i < candidates.length; i += BLOCK_CHUNK) {
-        const part = await blocklist.recordBlocks({
-          target: input.target,
-          request: {
-            requestId: `${sweepId}:${info.runId}:${i / BLOCK_CHUNK}`,
-            candidates: candidates.slice(i, i + BLOCK_CHUNK),
-          },
-        });
-        block.added.push(...part.added);
-        block.alreadyPresent.push(...part.alreadyPresent);
-        block.refused.push(...part.refused);
-        block.synced &&= part.synced;
-      }
+      block = await submit(false);
     }
   }
+
+  const rejected =
+    approval && approval.status !== 'approved' && approval.status !== 'waiting'
+      ? {
+          code: approval.status === 'timed-out' ? 'approval-timeout' : 'approval-rejected',
+          reason:
+            approval.status === 'timed-out'
+              ? `held for approval (${approval.heldBecause?.reason}) and nobody answered before the deadline`
+              : `held for approval (${approval.heldBecause?.reason}) and rejected by ${approval.decidedBy}` +
+                `${approval.decisionReason ? `: ${approval.decisionReason}` : ''}`,
+        }
+      : undefined;
 
   const messages: SweepMessageOutcome[] = analyses.map((a) => ({
     uid: a.ref.uid,
     messageId: a.messageId,
     subject: a.subject,
     from: a.from,
-    status: a.status === 'ok' ? 'processed' : a.status === 'gone' ? 'gone' : 'quarantined',
-    reasonCode: a.reasonCode,
-    reason: a.reason,
+    status: a.status === 'ok' && !rejected ? 'processed' : a.status === 'gone' ? 'gone' : 'quarantined',
+    reasonCode: a.status === 'ok' && rejected ? rejected.code : a.reasonCode,
+    reason: a.status === 'ok' && rejected ? rejected.reason : a.reason,
     indicators: a.indicators.slice(0, OUTCOME_INDICATORS).map((i) => i.value),
     indicatorCount: a.indicators.length,
     notes: a.notes,
   }));
 
-  const result: SweepResult = { sweepId, mailbox: input.mailbox, dryRun, messages, block };
+  const result: SweepResult = { sweepId, mailbox: input.mailbox, dryRun, messages, block, approval, notBlocked };
   if (messages.length === 0) return result;
 
   const sent = await smtp.sendReport({ sweepId, runId: info.runId, result });

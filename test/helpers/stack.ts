@@ -45,7 +45,10 @@ export interface TestSetup {
 }
 
 /** A fresh, isolated slice of the stack: mailboxes <name>, <name>/Processed, <name>/Quarantine; two IP sets. */
-export async function isolatedSetup(name = uniqueName('t')): Promise<TestSetup> {
+export async function isolatedSetup(
+  name = uniqueName('t'),
+  overrides: Record<string, string> = {},
+): Promise<TestSetup> {
   const base = stackEnv();
   const waf = new WAFV2Client({ region: base.AWS_REGION, endpoint: base.AWS_ENDPOINT_URL_WAFV2 });
   const ipSets: { Name: string; Id: string; LockToken: string }[] = [];
@@ -74,6 +77,7 @@ export async function isolatedSetup(name = uniqueName('t')): Promise<TestSetup> 
     WAF_IPSET_V6_NAME: `${name}-v6`,
     MAIL2WAF_TASK_QUEUE: `${name}-tq`,
     MAIL2WAF_SCHEDULE_ID: `${name}-schedule`,
+    ...overrides,
   };
   const config = loadWorkerConfig(env);
   await withImap(config, async (c) => {

@@ -13,7 +13,9 @@ const dir = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.pb'));
 
 test('recorded histories exist for both workflows', () => {
-  expect(files).toEqual(expect.arrayContaining(['sweep.pb', 'blocklist.pb', 'blocklist-continued-as-new.pb']));
+  expect(files).toEqual(
+    expect.arrayContaining(['sweep.pb', 'sweep-approval.pb', 'blocklist.pb', 'blocklist-continued-as-new.pb']),
+  );
 });
 
 test.each(files)('%s replays without non-determinism', async (file) => {

@@ -65,3 +65,35 @@ test('the CLI needs only the target settings', () => {
   );
   expect(() => loadClientConfig({ AWS_REGION: 'eu-west-1' })).toThrow(/WAF_IPSET_V4_NAME is not set/);
 });
+
+test('never-block ranges come from NEVER_BLOCK and a file, with every bad line reported', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'm2w-'));
+  writeFileSync(join(dir, 'own'), '# our networks\n91.198.174.0/24 datacenter\n\n2a02:ec80::/32\n');
+  const c = loadClientConfig({
+    AWS_REGION: 'eu-west-1',
+    WAF_IPSET_V4_NAME: 'a',
+    WAF_IPSET_V6_NAME: 'b',
+    NEVER_BLOCK: '198.18.0.1, 185.1.2.3/32',
+    NEVER_BLOCK_FILE: join(dir, 'own'),
+  });
+  expect(c.policy).toEqual({
+    neverBlock: [
+      { cidr: '198.18.0.1', label: 'NEVER_BLOCK' },
+      { cidr: '185.1.2.3', label: 'NEVER_BLOCK' },
+      { cidr: '91.198.174.0/24', label: 'datacenter' },
+      { cidr: '2a02:ec80::/32', label: `${join(dir, 'own')}:4` },
+    ],
+    minPrefixV4: 16,
+    minPrefixV6: 32,
+  });
+  expect(c.guardrails).toEqual({ maxNewPerRun: 100, maxNewShare: 0.2, approvalTimeoutMs: 86_400_000 });
+  writeFileSync(join(dir, 'bad'), '10.0.0.0/8\nnot-a-cidr\n');
+  expect(() =>
+    loadClientConfig({
+      AWS_REGION: 'x',
+      WAF_IPSET_V4_NAME: 'a',
+      WAF_IPSET_V6_NAME: 'b',
+      NEVER_BLOCK_FILE: join(dir, 'bad'),
+    }),
+  ).toThrow(/NEVER_BLOCK_FILE line 2: "not-a-cidr"/);
+});

@@ -1,0 +1,455 @@
+/**
+ * The trust gate: may this message block addresses automatically? A pure decision from facts about the message
+ * (its From header, attached messages, the route our own MTA recorded) and from verified DKIM / SPF / DMARC / ARC
+ * results (mailauth's, summarised by src/activities/authenticate.ts). No I/O, so every adversarial case is a
+ * fast unit test.
+ *
+ * Only a sender on TRUSTED_SENDERS whose message passes DMARC — through a DKIM signature aligned with the From
+ * domain that covers the whole body, or through an aligned SPF pass for the IP our MTA saw — may block
+ * automatically; a forwarded message may instead pass through a trusted ARC sealer. Everything else is
+ * quarantined with a stable code and a sentence. The display name is never trusted (it is free text), only the
+ * address, parsed the same way as mailauth's DMARC check parses it.
+ */
+
+/** Stable reason codes of the trust gate (they become MessageAnalysis.reasonCode and IMAP keywords). */
+export const TrustCodes = {
+  /** Trusted sender, DMARC pass with aligned DKIM or SPF. */
+  Trusted: 'trusted',
+  /** Trusted sender, forwarded by a trusted ARC sealer that saw DMARC pass. */
+  TrustedArc: 'trusted-arc',
+  /** From is not one trusted address (unknown sender, display-name trick, look-alike domain, several From). */
+  UntrustedSender: 'untrusted-sender',
+  /** A trusted From that does not authenticate (no or broken signature, SPF fail, no DMARC pass, tampering). */
+  AuthFailed: 'auth-failed',
+  /** Forwarded mail (attached message, or an untrusted sender forwarding inline): a person must approve it. */
+  ReportedPhish: 'reported-phish',
+  /** No Received line written by one of MTA_HOSTS: the message did not arrive through our mail server. */
+  NotViaMta: 'not-via-mta',
+  /** A DNS lookup of the trusted domain failed temporarily: try again later (never a verdict). */
+  AuthTempError: 'auth-temperror',
+} as const;
+
+export type TrustCode = (typeof TrustCodes)[keyof typeof TrustCodes];
+
+/** The gate's answer for one message. */
+export interface TrustDecision {
+  trusted: boolean;
+  code: TrustCode;
+  /** One sentence for the report, the CLI and the workflow history. */
+  reason: string;
+  /** True when the verdict depends on a DNS lookup that failed temporarily: retry, do not quarantine. */
+  temporary?: boolean;
+}
+
+/** Trust settings (from TRUSTED_SENDERS, MTA_HOSTS, TRUSTED_ARC_SEALERS), lower-cased. */
+export interface TrustConfig {
+  /** `user@domain` (that address), `domain` (every address of the domain), `*.domain` (its subdomains). */
+  trustedSenders: string[];
+  /** Host names our own MTA writes after `by` in the Received lines it adds. */
+  mtaHosts: string[];
+  /** Domains whose ARC seal is trusted to vouch for forwarded mail (mailing lists, forwarding gateways). */
+  trustedArcSealers: string[];
+}
+
+/** Where our MTA says the message came from: its topmost Received line. */
+export interface MtaRoute {
+  /** The host name after `by` (one of MTA_HOSTS). */
+  by: string;
+  /** The connecting client's IP address, as our MTA recorded it. */
+  ip: string;
+  /** The name the client gave in HELO/EHLO (claimed by the client; used only as SPF's HELO identity). */
+  helo?: string;
+  /** The SMTP MAIL FROM, from the line's envelope-from or a Return-Path our delivery added above it. */
+  mailFrom?: string;
+}
+
+/** Facts about a message that need no DNS: read from its headers and MIME structure. */
+export interface MessageFacts {
+  /** Number of From header fields and every address in them (groups flattened). */
+  from: { headerCount: number; addresses: { address: string; name: string }[] };
+  /** Labels of attached messages (message/rfc822, .eml, .msg): the shape of a reported phish. */
+  attachedMessages: string[];
+  /** Subject starts with Fwd:/FW: or the body carries a "Forwarded message" marker. */
+  forwardedInline: boolean;
+  /** Lower-cased names of header fields that may occur once but occur more often. */
+  duplicateHeaders: string[];
+  /** Lower-cased names of the top-level header fields present. */
+  presentHeaders: string[];
+  /** The route from the topmost Received line written by one of MTA_HOSTS, if there is one. */
+  route?: MtaRoute;
+  /** Why there is no route, e.g. "no Received line was written by mx.example.org". */
+  routeProblem?: string;
+}
+
+/** One DKIM signature, as verified. */
+export interface DkimCheck {
+  domain: string;
+  selector?: string;
+  /** mailauth's result: pass, fail, neutral (e.g. body hash did not verify), none, policy, temperror, permerror. */
+  result: string;
+  comment?: string;
+  /** The signing domain is aligned (relaxed) with the From domain. */
+  aligned: boolean;
+  /** False when an l= tag leaves part of the body unsigned (content could have been appended). */
+  wholeBody: boolean;
+  /** Lower-cased names of the header fields the signature covers. */
+  signedHeaders: string[];
+}
+
+/** Verified authentication results of one message: compact and JSON-safe. */
+export interface AuthResults {
+  dkim: DkimCheck[];
+  spf: { result: string; domain?: string; comment?: string };
+  dmarc: { result: string; policy?: string; dkimAligned: boolean; spfAligned: boolean; comment?: string };
+  arc: {
+    result: string;
+    instance?: number;
+    /** d= of the newest ARC-Seal and of the newest ARC-Message-Signature. */
+    sealer?: string;
+    signer?: string;
+    /** What the newest sealer recorded in its ARC-Authentication-Results: dmarc result and header.from. */
+    dmarc?: string;
+    dmarcFrom?: string;
+    comment?: string;
+  };
+}
+
+/** Header fields that RFC 5322 / 2045 allow once. Two copies let a signature cover one while a reader shows the other. */
+export const SINGLETON_HEADERS = [
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'subject',
+  'date',
+  'message-id',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+];
+
+/** Headers whose change alters what is read from the (signed) body, so a trusted signature must cover them. */
+const MUST_BE_SIGNED = ['from', 'content-type', 'content-transfer-encoding'];
+
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
+const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
+
+function normalizeDomain(domain: string): string {
+  return domain.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/** A TRUSTED_SENDERS entry in canonical form, or undefined when it is not one. */
+export function normalizeTrustedSender(entry: string): string | undefined {
+  const e = entry.trim().toLowerCase();
+  if (e.startsWith('*.')) {
+    const d = normalizeDomain(e.slice(2));
+    return DOMAIN.test(d) ? `*.${d}` : undefined;
+  }
+  const at = e.lastIndexOf('@');
+  if (at === -1) {
+    const d = normalizeDomain(e);
+    return DOMAIN.test(d) ? d : undefined;
+  }
+  const local = e.slice(0, at);
+  const d = normalizeDomain(e.slice(at + 1));
+  return LOCAL_PART.test(local) && DOMAIN.test(d) ? `${local}@${d}` : undefined;
+}
+
+/** A host name for MTA_HOSTS / TRUSTED_ARC_SEALERS in canonical form, or undefined. */
+export function normalizeHostName(name: string): string | undefined {
+  const d = normalizeDomain(name);
+  return DOMAIN.test(d) || /^[a-z0-9-]{1,63}$/.test(d) ? d : undefined;
+}
+
+/**
+ * Splits an address into lower-cased local part and domain, or undefined when it is not a plain address: one
+ * `@`, a valid domain. Odd forms (`a@b@c`) are refused because parsers disagree on their domain.
+ */
+export function splitAddress(address: string): { local: string; domain: string } | undefined {
+  const a = address.trim().toLowerCase();
+  const at = a.indexOf('@');
+  if (at <= 0 || at !== a.lastIndexOf('@')) return undefined;
+  const local = a.slice(0, at);
+  const domain = normalizeDomain(a.slice(at + 1));
+  if (!LOCAL_PART.test(local) || !DOMAIN.test(domain)) return undefined;
+  return { local, domain };
+}
+
+/** The TRUSTED_SENDERS entry that trusts `address`, or undefined. */
+export function matchTrustedSender(address: string, trustedSenders: string[]): string | undefined {
+  const parts = splitAddress(address);
+  if (!parts) return undefined;
+  const full = `${parts.local}@${parts.domain}`;
+  return trustedSenders.find((entry) => {
+    if (entry.startsWith('*.')) return parts.domain.endsWith(`.${entry.slice(2)}`);
+    if (entry.includes('@')) return entry === full;
+    return entry === parts.domain;
+  });
+}
+
+/** The domains named by TRUSTED_SENDERS (for look-alike hints). */
+function trustedDomains(trustedSenders: string[]): string[] {
+  return [...new Set(trustedSenders.map((e) => (e.startsWith('*.') ? e.slice(2) : e.slice(e.lastIndexOf('@') + 1))))];
+}
+
+// Characters that render like others: digits for letters, and Cyrillic/Greek letters that look Latin.
+const CONFUSABLE: Record<string, string> = {
+  '0': 'o',
+  '1': 'l',
+  i: 'l',
+  '|': 'l',
+  '3': 'e',
+  '5': 's',
+  а: 'a',
+  е: 'e',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  х: 'x',
+  у: 'y',
+  і: 'l',
+  ј: 'j',
+  ο: 'o',
+  α: 'a',
+};
+
+/** A domain reduced to how it looks: confusables folded, separators dropped. */
+function skeleton(domain: string): string {
+  return [...domain.normalize('NFKC').toLowerCase()]
+    .map((c) => CONFUSABLE[c] ?? c)
+    .join('')
+    .replace(/rn/g, 'm')
+    .replace(/vv/g, 'w')
+    .replace(/[^a-z0-9]/g, '');
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The trusted domain that `domain` imitates (cert-example.com, cert.examp1e, cеrt.example), or undefined. */
+export function lookAlikeOf(domain: string, trustedSenders: string[]): string | undefined {
+  const d = normalizeDomain(domain);
+  const sd = skeleton(d);
+  return trustedDomains(trustedSenders).find((t) => {
+    if (d === t || d.endsWith(`.${t}`)) return false; // the domain itself or a subdomain: not an imitation
+    const st = skeleton(t);
+    if (st.length >= 4 && (sd === st || sd.includes(st))) return true;
+    return t.length >= 6 && editDistance(d, t) <= 2;
+  });
+}
+
+const quote = (s: string, max = 60): string => {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\x00-\x1f\x7f]/g, ' ').trim();
+  return JSON.stringify(clean.length > max ? `${clean.slice(0, max)}…` : clean);
+};
+
+/** Why an address that is not trusted is not: a hint for the operator reading the report. */
+function untrustedHint(address: string, name: string, config: TrustConfig): string {
+  const parts = splitAddress(address);
+  if (!parts) return ` (${quote(address)} is not a plain address)`;
+  const hints: string[] = [];
+  const domains = trustedDomains(config.trustedSenders);
+  const lower = name.toLowerCase();
+  const named = domains.find((t) => lower.includes(t));
+  if (named !== undefined || lower.includes('@')) {
+    hints.push(`its display name ${quote(name)} imitates a trusted sender, but only the address counts`);
+  }
+  const like = lookAlikeOf(parts.domain, config.trustedSenders);
+  if (like !== undefined) hints.push(`${parts.domain} is a look-alike of the trusted domain ${like}`);
+  const parent = domains.find((t) => parts.domain.endsWith(`.${t}`));
+  if (parent !== undefined) hints.push(`${parts.domain} is a subdomain of ${parent}; trust it with *.${parent}`);
+  if (domains.includes(parts.domain)) hints.push(`only listed addresses of ${parts.domain} are trusted`);
+  return hints.length > 0 ? `: ${hints.join('; ')}` : '';
+}
+
+/** One line summary of the verified results, e.g. "dkim=pass (cert.example, aligned), spf=pass, dmarc=pass". */
+export function describeAuth(auth: AuthResults): string {
+  const dkim =
+    auth.dkim.length === 0 || (auth.dkim.length === 1 && auth.dkim[0]!.result === 'none')
+      ? 'dkim=none (no signature)'
+      : auth.dkim
+          .map((d) => {
+            const details = [
+              d.domain,
+              d.comment,
+              d.aligned ? 'aligned' : 'not aligned with From',
+              d.wholeBody ? undefined : 'l= leaves part of the body unsigned',
+            ].filter(Boolean);
+            return `dkim=${d.result} (${details.join(', ')})`;
+          })
+          .join(', ');
+  const spf = `spf=${auth.spf.result}${auth.spf.domain ? ` (${auth.spf.domain}${auth.spf.comment ? `: ${auth.spf.comment}` : ''})` : ''}`;
+  const dmarc = `dmarc=${auth.dmarc.result}${auth.dmarc.policy ? ` (p=${auth.dmarc.policy})` : ''}`;
+  const arc =
+    auth.arc.result === 'none'
+      ? ''
+      : `, arc=${auth.arc.result}${auth.arc.sealer ? ` (sealed by ${auth.arc.sealer}${auth.arc.dmarc ? `, which saw dmarc=${auth.arc.dmarc}` : ''})` : ''}`;
+  return `${dkim}, ${spf}, ${dmarc}${arc}`;
+}
+
+function decision(trusted: boolean, code: TrustCode, reason: string): TrustDecision {
+  return { trusted, code, reason };
+}
+
+/**
+ * The decisions that need no DNS: forwarded mail, who the sender is, ambiguous headers, and whether our MTA
+ * received the message. Undefined means "a trusted sender: authenticate it".
+ */
+export function screenMessage(facts: MessageFacts, config: TrustConfig): TrustDecision | undefined {
+  if (facts.attachedMessages.length > 0) {
+    const n = facts.attachedMessages.length;
+    return decision(
+      false,
+      TrustCodes.ReportedPhish,
+      `it carries ${n === 1 ? 'an attached message' : `${n} attached messages`} (${facts.attachedMessages.slice(0, 3).join(', ')}), ` +
+        'the shape of a reported phish or forwarded mail; its addresses need a person’s approval and were not blocked',
+    );
+  }
+  const { headerCount, addresses } = facts.from;
+  if (headerCount !== 1 || addresses.length !== 1) {
+    const what =
+      headerCount === 0
+        ? 'it has no From header'
+        : headerCount > 1
+          ? `it has ${headerCount} From headers`
+          : addresses.length === 0
+            ? 'its From header holds no address'
+            : `its From header names ${addresses.length} addresses`;
+    return decision(
+      false,
+      TrustCodes.UntrustedSender,
+      `${what}; only a message with exactly one author on TRUSTED_SENDERS may block automatically`,
+    );
+  }
+  const from = addresses[0]!;
+  const trustedBy = matchTrustedSender(from.address, config.trustedSenders);
+  if (trustedBy === undefined) {
+    if (facts.forwardedInline) {
+      return decision(
+        false,
+        TrustCodes.ReportedPhish,
+        `${from.address} forwards a message (a reported phish or forwarded mail) and is not a trusted sender; ` +
+          'its addresses need a person’s approval and were not blocked',
+      );
+    }
+    return decision(
+      false,
+      TrustCodes.UntrustedSender,
+      `sender ${quote(from.address)} is not on TRUSTED_SENDERS${untrustedHint(from.address, from.name, config)}; ` +
+        'its addresses were not blocked',
+    );
+  }
+  if (facts.duplicateHeaders.length > 0) {
+    return decision(
+      false,
+      TrustCodes.AuthFailed,
+      `the message from ${from.address} repeats the ${facts.duplicateHeaders.join(', ')} header(s), which lets a ` +
+        'signature cover one copy while readers show the other; its addresses were not blocked',
+    );
+  }
+  if (facts.route === undefined) {
+    return decision(
+      false,
+      TrustCodes.NotViaMta,
+      `the message from ${from.address} cannot be traced to our mail server ` +
+        `(MTA_HOSTS: ${config.mtaHosts.join(', ') || 'not set'}): ` +
+        `${facts.routeProblem ?? 'none of them wrote a Received line in it'}, so it may have bypassed our ` +
+        'mail server and its SPF cannot be checked; its addresses were not blocked',
+    );
+  }
+  return undefined;
+}
+
+function sameOrSubdomain(a: string, b: string): boolean {
+  return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
+}
+
+/**
+ * The whole decision: {@link screenMessage}, then the verified results. `auth` is required once the screen
+ * lets the message through (a trusted sender that our MTA received).
+ */
+export function decideTrust(facts: MessageFacts, auth: AuthResults | undefined, config: TrustConfig): TrustDecision {
+  const screened = screenMessage(facts, config);
+  if (screened) return screened;
+  if (auth === undefined) throw new Error('decideTrust: a trusted sender needs authentication results');
+  const from = facts.from.addresses[0]!;
+  const fromDomain = splitAddress(from.address)!.domain;
+  const summary = describeAuth(auth);
+
+  const present = new Set(facts.presentHeaders);
+  const required = MUST_BE_SIGNED.filter((h) => h === 'from' || present.has(h));
+  const strongDkim = auth.dkim.filter(
+    (d) => d.result === 'pass' && d.aligned && d.wholeBody && required.every((h) => d.signedHeaders.includes(h)),
+  );
+  const spfAligned = auth.spf.result === 'pass' && auth.dmarc.spfAligned;
+  if (auth.dmarc.result === 'pass' && (strongDkim.length > 0 || spfAligned)) {
+    return decision(
+      true,
+      TrustCodes.Trusted,
+      `${from.address} is a trusted sender and the message authenticates: ${summary}`,
+    );
+  }
+
+  const arc = auth.arc;
+  const sealers = config.trustedArcSealers;
+  if (
+    arc.result === 'pass' &&
+    arc.sealer !== undefined &&
+    sealers.includes(arc.sealer) &&
+    (arc.signer === undefined || sealers.includes(arc.signer)) &&
+    arc.dmarc === 'pass' &&
+    arc.dmarcFrom !== undefined &&
+    sameOrSubdomain(fromDomain, arc.dmarcFrom)
+  ) {
+    return decision(
+      true,
+      TrustCodes.TrustedArc,
+      `${from.address} is a trusted sender; the message was forwarded by ${arc.sealer}, a trusted ARC sealer that ` +
+        `saw DMARC pass for ${arc.dmarcFrom} (${summary})`,
+    );
+  }
+
+  // A temporary DNS failure of the sender's own domain is not a verdict: try again. Failures of other domains
+  // (a signature someone added with d=elsewhere) are ignored, so nobody can stall the sweep with a slow DNS.
+  const temp =
+    auth.dmarc.result === 'temperror' ||
+    auth.dkim.some((d) => d.result === 'temperror' && d.aligned) ||
+    (auth.spf.result === 'temperror' && auth.spf.domain !== undefined && sameOrSubdomain(auth.spf.domain, fromDomain));
+  if (temp) {
+    return {
+      trusted: false,
+      code: TrustCodes.AuthTempError,
+      reason: `a DNS lookup for ${fromDomain} failed temporarily while authenticating ${from.address} (${summary}); it will be retried`,
+      temporary: true,
+    };
+  }
+
+  const why: string[] = [];
+  const alignedPass = auth.dkim.filter((d) => d.result === 'pass' && d.aligned);
+  if (alignedPass.length === 0) why.push(`no valid DKIM signature of ${fromDomain}`);
+  else if (alignedPass.every((d) => !d.wholeBody)) why.push('its DKIM signature covers only part of the body (l=)');
+  else if (strongDkim.length === 0) {
+    why.push(`its DKIM signature does not cover the ${required.join(', ')} header(s)`);
+  }
+  if (!spfAligned) why.push(`no aligned SPF pass for ${facts.route!.ip}`);
+  if (auth.dmarc.result !== 'pass') {
+    why.push(auth.dmarc.result === 'none' ? `${fromDomain} publishes no DMARC record` : `DMARC ${auth.dmarc.result}`);
+  }
+  return decision(
+    false,
+    TrustCodes.AuthFailed,
+    `${from.address} is a trusted sender but the message does not authenticate (${why.join('; ')}): ${summary}; ` +
+      'its addresses were not blocked',
+  );
+}

@@ -1,0 +1,221 @@
+/**
+ * Nobody can make mail2waf block what it must not (issue 5, workflow side): never-block ranges judged by
+ * overlap, the prefix floor, special-purpose space, guardrails that hold a large run for a person (reject on
+ * timeout, approve and reject by CLI or Signal), and dry runs that touch nothing. Real stack end to end.
+ */
+import { randomBytes } from 'node:crypto';
+import { submitPolicy } from '../../src/blocklist-client';
+import { runCli } from '../../src/client';
+import { blocklistWorkflowId } from '../../src/shared/constants';
+import { approvalQuery, listQuery, rejectSignal } from '../../src/shared/messages';
+import type { SweepInput, SweepResult } from '../../src/shared/types';
+import { buildAdvisory } from '../../scripts/sample-advisories';
+import {
+  appendMessage,
+  ipSet,
+  isolatedSetup,
+  mailboxContents,
+  withImap,
+  waitFor,
+  type TestSetup,
+} from '../helpers/stack';
+import { startWorker, type RunningWorker } from '../helpers/worker';
+
+let setup: TestSetup;
+let w: RunningWorker;
+const OURS = '91.198.174.0/24';
+
+beforeAll(async () => {
+  setup = await isolatedSetup(undefined, {
+    NEVER_BLOCK: `${OURS}`,
+    MAX_NEW_PER_RUN: '3',
+    APPROVAL_TIMEOUT: '4s',
+  });
+  w = await startWorker(setup);
+});
+afterAll(async () => {
+  await w?.stop();
+  await setup?.cleanup();
+});
+
+function input(extra: Partial<SweepInput> = {}): SweepInput {
+  return {
+    target: setup.config.target,
+    mailbox: setup.config.mailbox,
+    guardrails: setup.config.guardrails,
+    ...extra,
+  };
+}
+
+async function startSweep(extra: Partial<SweepInput> = {}) {
+  return w.client.workflow.start('mailboxSweepWorkflow', {
+    workflowId: `test-safety-${randomBytes(4).toString('hex')}`,
+    taskQueue: setup.config.taskQueue,
+    args: [input(extra)],
+  });
+}
+
+async function approvalMails(sweepId: string): Promise<number> {
+  return withImap(
+    setup.config,
+    async (c) => {
+      const lock = await c.getMailboxLock('INBOX');
+      try {
+        return ((await c.search({ header: { 'X-Mail2waf-Approval-For': sweepId } }, { uid: true })) || []).length;
+      } finally {
+        lock.release();
+      }
+    },
+    setup.env.REPORT_IMAP_USER,
+    setup.env.REPORT_IMAP_PASSWORD,
+  );
+}
+
+test('own networks, broad CIDRs and special-purpose space are refused, each with its reason', async () => {
+  await appendMessage(
+    setup,
+    await buildAdvisory({
+      subject: 'Mixed list',
+      text: [
+        'C2: 185.220.107.1',
+        'our own web server 91.198.174.10 and a CIDR that overlaps our network: 91.198.0.0/16',
+        'half the internet 0.0.0.0/1, a /8: 8.0.0.0/8, a /20 of IPv6 2a03:b000::/20',
+        'CGNAT 100.64.1.1, a mapped private address ::ffff:10.0.0.1',
+      ].join('\n'),
+    }),
+  );
+  const result: SweepResult = await (await startSweep()).result();
+  expect(result.block?.added).toEqual(['185.220.107.1']);
+  const codes = Object.fromEntries(result.block!.refused.map((r) => [r.value, r.code]));
+  expect(codes).toMatchObject({
+    '91.198.174.10': 'never-block',
+    '91.198.0.0/16': 'never-block',
+    '0.0.0.0/1': 'too-broad',
+    '2a03:b000::/20': 'too-broad',
+    '8.0.0.0/8': 'too-broad',
+    '100.64.1.1': 'cgnat',
+    '10.0.0.1': 'private',
+  });
+  expect(result.block!.refused.find((r) => r.value === '91.198.0.0/16')?.reason).toMatch(
+    /overlaps 91\.198\.174\.0\/24/,
+  );
+  expect((await ipSet(setup, 'v4')).addresses).toEqual(['185.220.107.1/32']);
+});
+
+test('the same checks hold for mail2waf block', async () => {
+  const refusals: Record<string, string> = {};
+  for (const value of ['91.198.174.99', '::/1', '0.0.0.0/1', '::ffff:192.168.1.1', '2001:db8::1']) {
+    const out: string[] = [];
+    const code = await runCli(['block', value, '--reason', 'test', '--json'], {
+      out: (s) => out.push(s),
+      err: () => undefined,
+      env: { ...setup.env, MAIL2WAF_ACTOR: 'tester' },
+    });
+    expect(code).toBe(1);
+    const refused = JSON.parse(out.join('')).result.refused[0];
+    refusals[refused.value] = refused.code;
+  }
+  expect(refusals).toEqual({
+    '91.198.174.99': 'never-block',
+    '::/1': 'too-broad',
+    '0.0.0.0/1': 'too-broad',
+    '192.168.1.1': 'private',
+    '2001:db8::1': 'documentation',
+  });
+});
+
+test('a run over the guardrails is held, mailed for approval, and rejected when nobody answers', async () => {
+  const many = Array.from({ length: 5000 }, (_, i) => `45.${140 + Math.floor(i / 250)}.${i % 250}.${1 + (i % 7)}`);
+  await appendMessage(
+    setup,
+    await buildAdvisory({
+      subject: 'Huge list',
+      text: 'see attachment',
+      attachments: [{ filename: 'iocs.csv', contentType: 'text/csv', content: `ip\n${many.join('\n')}\n` }],
+      messageId: '<huge@cert.example>',
+    }),
+  );
+  const token = (await ipSet(setup, 'v4')).lockToken;
+  const handle = await startSweep();
+  await waitFor('the run to be held', async () => (await handle.query(approvalQuery)).status === 'waiting');
+  await waitFor('the approval e-mail', async () => (await approvalMails(handle.workflowId)) === 1);
+
+  const result: SweepResult = await handle.result();
+  expect(result.approval).toMatchObject({ status: 'timed-out', heldBecause: { code: 'over-count' } });
+  expect(result.block?.added).toEqual([]);
+  expect(result.notBlocked).toHaveLength(200);
+  expect((await ipSet(setup, 'v4')).lockToken).toBe(token);
+  const q = await mailboxContents(setup, setup.config.quarantineMailbox);
+  expect(q.find((m) => m.messageId === '<huge@cert.example>')?.keywords).toContain('mail2waf-approval-timeout');
+});
+
+test('a held run is approved from the CLI, or rejected by Signal', async () => {
+  const four = ['185.220.108.1', '185.220.108.2', '185.220.108.3', '185.220.108.4'];
+  await appendMessage(setup, await buildAdvisory({ subject: 'Four', text: four.join('\n') }));
+  const approved = await startSweep();
+  await waitFor('the run to be held', async () => (await approved.query(approvalQuery)).status === 'waiting');
+  const out: string[] = [];
+  const code = await runCli(['approve', approved.workflowId, '--reason', 'known campaign', '--json'], {
+    out: (s) => out.push(s),
+    err: () => undefined,
+    env: { ...setup.env, MAIL2WAF_ACTOR: 'alice' },
+  });
+  expect(code).toBe(0);
+  expect(JSON.parse(out.join('')).result).toMatchObject({ status: 'approved', decidedBy: 'alice' });
+  const r1: SweepResult = await approved.result();
+  expect(r1.block?.added.sort()).toEqual(four);
+  expect((await ipSet(setup, 'v4')).addresses).toEqual(expect.arrayContaining(four.map((v) => `${v}/32`)));
+
+  const five = ['185.220.109.1', '185.220.109.2', '185.220.109.3', '185.220.109.4', '185.220.109.5'];
+  await appendMessage(setup, await buildAdvisory({ subject: 'Five', text: five.join('\n'), messageId: '<five@x>' }));
+  const rejected = await startSweep();
+  await waitFor('the run to be held', async () => (await rejected.query(approvalQuery)).status === 'waiting');
+  await rejected.signal(rejectSignal, { actor: 'web-ui', reason: 'looks like our CDN' });
+  const r2: SweepResult = await rejected.result();
+  expect(r2.approval).toMatchObject({ status: 'rejected', decidedBy: 'web-ui', decisionReason: 'looks like our CDN' });
+  expect(r2.messages[0]).toMatchObject({ status: 'quarantined', reasonCode: 'approval-rejected' });
+  expect((await ipSet(setup, 'v4')).addresses.some((a) => a.startsWith('185.220.109.'))).toBe(false);
+
+  // Approving a run that is not waiting is refused with exit 1.
+  const late = await runCli(['approve', rejected.workflowId], {
+    out: () => undefined,
+    err: () => undefined,
+    env: setup.env,
+  });
+  expect(late).toBe(1);
+});
+
+test('a dry run reports what would happen and touches neither WAF nor the mailbox', async () => {
+  await appendMessage(
+    setup,
+    await buildAdvisory({ subject: 'Dry', text: '185.220.110.1 and 185.220.107.1 and 10.9.9.9' }),
+  );
+  const token = (await ipSet(setup, 'v4')).lockToken;
+  const result: SweepResult = await (await startSweep({ dryRun: true })).result();
+  expect(result.dryRun).toBe(true);
+  expect(result.block).toMatchObject({ added: ['185.220.110.1'], alreadyPresent: ['185.220.107.1'] });
+  expect(result.block?.refused[0]).toMatchObject({ value: '10.9.9.9', code: 'private' });
+  expect((await ipSet(setup, 'v4')).lockToken).toBe(token);
+  expect(await mailboxContents(setup, setup.config.mailbox)).toHaveLength(1);
+  const entries = await w.client.workflow.getHandle(blocklistWorkflowId(setup.config.target.name)).query(listQuery);
+  expect(entries.map((e) => e.value)).not.toContain('185.220.110.1');
+  // Clean the inbox for the next test.
+  await withImap(setup.config, async (c) => {
+    const lock = await c.getMailboxLock(setup.config.mailbox);
+    try {
+      await c.messageDelete('1:*');
+    } finally {
+      lock.release();
+    }
+  });
+});
+
+test('a new never-block range takes out entries it covers', async () => {
+  const result = await submitPolicy(w.client, setup.config.taskQueue, setup.config.target, {
+    ...setup.config.policy,
+    neverBlock: [...setup.config.policy.neverBlock, { cidr: '185.220.107.0/24', label: 'partner' }],
+  });
+  expect(result.unblocked.map((u) => u.value)).toEqual(['185.220.107.1']);
+  expect(result.unblocked[0]?.code).toBe('never-block');
+  expect((await ipSet(setup, 'v4')).addresses).not.toContain('185.220.107.1/32');
+});

@@ -1,0 +1,60 @@
+/** The trust gate's settings: TRUSTED_SENDERS, MTA_HOSTS, TRUSTED_ARC_SEALERS, DNS_RECORDS_FILE. */
+import { ConfigError, loadWorkerConfig } from '../../src/config';
+
+const base = {
+  IMAP_HOST: 'imap.example.com',
+  IMAP_USER: 'advisories@example.com',
+  IMAP_PASSWORD: 'pw',
+  SMTP_HOST: 'smtp.example.com',
+  REPORT_FROM: 'mail2waf@example.com',
+  REPORT_TO: 'soc@example.com',
+  AWS_REGION: 'eu-west-1',
+  WAF_IPSET_V4_NAME: 'block-v4',
+  WAF_IPSET_V6_NAME: 'block-v6',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadWorkerConfig({ ...base, ...env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+test('by default nobody is trusted and the real DNS is used', () => {
+  expect(loadWorkerConfig(base).trust).toEqual({ trustedSenders: [], mtaHosts: [], trustedArcSealers: [] });
+});
+
+test('lists are trimmed, lower-cased and deduplicated', () => {
+  const c = loadWorkerConfig({
+    ...base,
+    TRUSTED_SENDERS: ' CERT.example, alerts@Vendor.example ,*.isac.example,cert.example,',
+    MTA_HOSTS: 'MX1.example.org., mx2.example.org',
+    TRUSTED_ARC_SEALERS: 'lists.example.org',
+    DNS_RECORDS_FILE: '/tmp/records.json',
+  });
+  expect(c.trust).toEqual({
+    trustedSenders: ['cert.example', 'alerts@vendor.example', '*.isac.example'],
+    mtaHosts: ['mx1.example.org', 'mx2.example.org'],
+    trustedArcSealers: ['lists.example.org'],
+    dnsRecordsFile: '/tmp/records.json',
+  });
+});
+
+test('every bad entry is named, with the variable to fix', () => {
+  expect(
+    problems({ TRUSTED_SENDERS: 'cert.example, not a sender, a@b@c.example', MTA_HOSTS: 'mx.example.org' }),
+  ).toEqual([
+    'TRUSTED_SENDERS: "not a sender" is not an address (user@domain), a domain or *.domain',
+    'TRUSTED_SENDERS: "a@b@c.example" is not an address (user@domain), a domain or *.domain',
+  ]);
+  expect(problems({ MTA_HOSTS: 'mx example' })).toEqual(['MTA_HOSTS: "mx example" is not a host name']);
+});
+
+test('trusted senders without our MTA’s host names cannot be authenticated: refused at start', () => {
+  expect(problems({ TRUSTED_SENDERS: 'cert.example' })).toEqual([
+    'TRUSTED_SENDERS is set but MTA_HOSTS is not: list the host names your mail server writes after "by" in Received lines',
+  ]);
+});
