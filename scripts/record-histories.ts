@@ -6,14 +6,23 @@
  *   npm run stack:up && npm run record:histories -- [scenario...]
  *
  * Scenarios: base (sweep.pb, blocklist.pb, blocklist-continued-as-new.pb), approval (sweep-approval.pb: a
- * sweep held by its guardrails and approved by Signal). Without arguments, all of them.
+ * sweep held by its guardrails and approved by Signal), expiry (blocklist-expiry.pb: entries with a time to live
+ * that leave WAF on a durable timer, a `why` and a forced `sync`). Without arguments, all of them.
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blocklistWorkflowId } from '../src/shared/constants';
-import { approvalQuery, approveSignal, blockUpdate, unblockSignal, unblockUpdate } from '../src/shared/messages';
+import {
+  approvalQuery,
+  approveSignal,
+  blockUpdate,
+  syncUpdate,
+  unblockSignal,
+  unblockUpdate,
+} from '../src/shared/messages';
+import { submitBlock } from '../src/blocklist-client';
 import type { BlocklistInput, SweepInput } from '../src/shared/types';
 import { appendMessage, isolatedSetup, repoRoot, waitFor, ipSet } from '../test/helpers/stack';
 import { startWorker } from '../test/helpers/worker';
@@ -53,11 +62,38 @@ async function approvalScenario() {
   }
 }
 
+async function expiryScenario() {
+  const setup = await isolatedSetup();
+  const w = await startWorker(setup);
+  try {
+    const at = new Date().toISOString();
+    await submitBlock(w.client, setup.config.taskQueue, setup.config.target, setup.config.policy, {
+      requestId: 'expiry-1',
+      candidates: [
+        { value: '185.220.115.1', ttlMs: 2000, source: { kind: 'message', ref: '<m@x>', at } },
+        { value: '185.220.115.2', ttlMs: null, source: { kind: 'manual', ref: 'recorder', at } },
+      ],
+    });
+    await waitFor(
+      'the entry to expire',
+      async () => !(await ipSet(setup, 'v4')).addresses.includes('185.220.115.1/32'),
+    );
+    const handle = w.client.workflow.getHandle(blocklistWorkflowId(setup.config.target.name));
+    await handle.executeUpdate(syncUpdate);
+    await exportHistory(w.client, handle.workflowId, undefined, 'blocklist-expiry.pb');
+    await handle.terminate('recorded');
+  } finally {
+    await w.stop();
+    await setup.cleanup();
+  }
+}
+
 async function main() {
   mkdirSync(outDir, { recursive: true });
   const wanted = process.argv.slice(2);
   if (wanted.length === 0 || wanted.includes('base')) await baseScenario();
   if (wanted.length === 0 || wanted.includes('approval')) await approvalScenario();
+  if (wanted.length === 0 || wanted.includes('expiry')) await expiryScenario();
 }
 
 async function baseScenario() {

@@ -3,7 +3,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
-import { registerExtract } from './cli/extract';
 import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
 import { registerSchedule } from './cli/schedule';
 import { registerApproval, registerSweep } from './cli/sweep';
@@ -29,7 +28,6 @@ export async function runCli(
   registerApproval(program, ctx, getPrinter);
   registerBlocklist(program, ctx, getPrinter);
   registerSchedule(program, ctx, getPrinter);
-  registerExtract(program, getPrinter);
   // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere.
   program.commands.forEach(function allow(c: Command) {
     c.option('--json', 'print one JSON document on stdout');

@@ -56,6 +56,10 @@ const clientSchema = targetSchema.extend({
   MAX_NEW_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
   APPROVAL_TIMEOUT: duration.default('24h'),
   DRY_RUN: bool.default('false'),
+  BLOCK_TTL: duration.default('30d'),
+  RECONCILE_INTERVAL: duration.default('1h'),
+  IPSET_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000).default(10_000),
+  WHEN_FULL: z.enum(['refuse', 'evict']).default('refuse'),
   MAIL2WAF_TASK_QUEUE: nonEmpty.default(DEFAULT_TASK_QUEUE),
   IMAP_MAILBOX: nonEmpty.default('INBOX'),
   MAX_MESSAGES_PER_SWEEP: positiveInt.default(100),
@@ -188,7 +192,15 @@ function neverBlockRanges(c: { NEVER_BLOCK?: string; NEVER_BLOCK_FILE?: string }
 
 function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
   return {
-    policy: { neverBlock: neverBlockRanges(c), minPrefixV4: c.MIN_PREFIX_V4, minPrefixV6: c.MIN_PREFIX_V6 },
+    policy: {
+      neverBlock: neverBlockRanges(c),
+      minPrefixV4: c.MIN_PREFIX_V4,
+      minPrefixV6: c.MIN_PREFIX_V6,
+      ttlMs: durationMs(c.BLOCK_TTL),
+      reconcileMs: durationMs(c.RECONCILE_INTERVAL),
+      maxEntriesPerSet: c.IPSET_MAX_ENTRIES,
+      whenFull: c.WHEN_FULL,
+    },
     guardrails: {
       maxNewPerRun: c.MAX_NEW_PER_RUN,
       maxNewShare: c.MAX_NEW_SHARE,

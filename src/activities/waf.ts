@@ -13,6 +13,7 @@ import {
   type WAFV2Client,
 } from '@aws-sdk/client-wafv2';
 import { toWafEntry } from '../net/ip';
+import { wafEntryProblem } from '../policy/waf-entry';
 import { ErrorTypes } from '../shared/constants';
 import type { SyncPlan, SyncReport, TargetRef } from '../shared/types';
 
@@ -38,6 +39,26 @@ function canonical(entry: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Our desired values in WAF form, split into those AWS will accept and those it would reject (which must
+ * never reach the API: one bad entry fails the whole UpdateIPSet).
+ */
+export function wafEntries(values: string[], version: 4 | 6): { valid: string[]; invalid: string[] } {
+  const valid: string[] = [];
+  const invalid: string[] = [];
+  for (const v of values) {
+    let entry: string | undefined;
+    try {
+      entry = toWafEntry(v);
+    } catch {
+      entry = undefined;
+    }
+    if (entry !== undefined && wafEntryProblem(entry, version) === undefined) valid.push(entry);
+    else invalid.push(v);
+  }
+  return { valid, invalid };
 }
 
 /** Pure merge: (current ∪ ours) − remove, comparing canonical forms and keeping foreign spellings untouched. */
@@ -132,8 +153,12 @@ export function createWafActivities(deps: WafDeps) {
     );
   }
 
-  async function syncOne(target: TargetRef, name: string, side: SyncPlan['v4']): Promise<SideReport> {
+  async function syncOne(target: TargetRef, name: string, version: 4 | 6, plan: SyncPlan['v4']): Promise<SideReport> {
     const client = deps.wafClient(target.region);
+    const checked = wafEntries(plan.ours, version);
+    if (checked.invalid.length > 0)
+      log.error('entries AWS would reject were left out', { name, invalid: checked.invalid });
+    const side = { ours: checked.valid, remove: plan.remove.filter((v) => wafEntries([v], version).valid.length > 0) };
     const what = `IP set ${name} (${target.scope}, ${target.region})`;
     try {
       const id = await resolveId(client, target, name);
@@ -149,6 +174,7 @@ export function createWafActivities(deps: WafDeps) {
           total: merge.next.length,
           wrote: false,
           foreignList: merge.foreign,
+          invalid: checked.invalid,
         };
         if (merge.added === 0 && merge.removed === 0) return report;
         try {
@@ -180,8 +206,8 @@ export function createWafActivities(deps: WafDeps) {
   }
 
   async function syncIpSets(input: SyncInput): Promise<SyncReport> {
-    const v4 = await syncOne(input.target, input.target.ipSetV4Name, input.plan.v4);
-    const v6 = await syncOne(input.target, input.target.ipSetV6Name, input.plan.v6);
+    const v4 = await syncOne(input.target, input.target.ipSetV4Name, 4, input.plan.v4);
+    const v6 = await syncOne(input.target, input.target.ipSetV6Name, 6, input.plan.v6);
     const strip = ({ foreignList: _f, ...rest }: SideReport) => rest;
     return {
       at: new Date().toISOString(),

@@ -5,8 +5,15 @@ import type { Command } from 'commander';
 import { submitBlock, submitUnblock } from '../blocklist-client';
 import { canonicalOrRefusal } from '../policy/blocklist';
 import { blocklistWorkflowId } from '../shared/constants';
-import { listQuery, statusQuery } from '../shared/messages';
-import type { BlockResult, BlocklistEntry, BlocklistStatus, UnblockResult } from '../shared/types';
+import { listQuery, statusQuery, syncUpdate, whyQuery } from '../shared/messages';
+import type {
+  BlockResult,
+  BlocklistEntry,
+  BlocklistStatus,
+  SyncAnswer,
+  UnblockResult,
+  WhyAnswer,
+} from '../shared/types';
 import type { CliContext } from './context';
 import { table, UserError, type Printer } from './output';
 
@@ -32,6 +39,38 @@ function requireValue(raw: string): string {
 function requireReason(reason: string | undefined): string {
   if (!reason?.trim()) throw new UserError('--reason is required: say why, it is kept with the entry');
   return reason.trim();
+}
+
+const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--ttl 7d` → ms; `--ttl permanent` → null; absent → undefined (the policy decides). */
+export function parseTtl(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'permanent') return null;
+  const m = /^(\d+)([smhd])$/.exec(text);
+  if (!m || Number(m[1]) === 0)
+    throw new UserError(`--ttl "${text}" is not a duration like 12h or 30d, or "permanent"`);
+  return Number(m[1]) * DURATION_MS[m[2]!]!;
+}
+
+function formatWhy(w: WhyAnswer): string {
+  const lines = [`${w.value} is ${w.blocked ? 'BLOCKED' : 'not blocked'} by mail2waf`];
+  for (const e of w.entries) {
+    lines.push(
+      `  entry ${e.value}${e.value === w.value ? '' : ` (contains ${w.value})`}: since ${e.addedAt}, ` +
+        `${e.expiresAt ? `until ${e.expiresAt}` : 'permanent'}`,
+    );
+    for (const src of e.sources) {
+      lines.push(
+        src.kind === 'manual'
+          ? `    manual block by ${src.ref} at ${src.at}: ${src.detail ?? ''}`
+          : `    message ${src.ref} from ${src.from ?? '?'} "${src.subject ?? ''}" at ${src.at} (${src.detail ?? ''})`,
+      );
+    }
+  }
+  for (const r of w.removed) lines.push(`  ${r.value} was unblocked at ${r.removedAt} by ${r.actor}: ${r.reason}`);
+  if (w.foreign.length) lines.push(`  also in the IP sets, not ours: ${w.foreign.join(', ')}`);
+  return lines.join('\n');
 }
 
 function formatBlock(r: BlockResult): string {
@@ -103,9 +142,11 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
     .command('block <value>')
     .description('block an address or CIDR by hand (same safety checks as a sweep)')
     .option('--reason <text>', 'why (required; kept with the entry)')
-    .action(async (value: string, opts: { reason?: string }) => {
+    .option('--ttl <duration>', 'how long, e.g. 12h or 30d, or "permanent" (the default for manual blocks)')
+    .action(async (value: string, opts: { reason?: string; ttl?: string }) => {
       const canonical = requireValue(value);
       const reason = requireReason(opts.reason);
+      const ttlMs = parseTtl(opts.ttl);
       const c = ctx.config();
       const client = await ctx.client();
       const result = await submitBlock(client, c.taskQueue, c.target, c.policy, {
@@ -114,10 +155,49 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
           {
             value: canonical,
             source: { kind: 'manual', ref: ctx.actor(), detail: reason, at: new Date().toISOString() },
+            ...(ttlMs !== undefined ? { ttlMs } : {}),
           },
         ],
       }).catch((e) => friendly(e, c.target.name));
       printer().result(result, formatBlock, result.refused.length > 0);
+    });
+
+  program
+    .command('why <value>')
+    .description('is this address blocked, by which entry, since and until when, because of which messages')
+    .action(async (value: string) => {
+      const canonical = requireValue(value);
+      const target = ctx.config().target;
+      const client = await ctx.client();
+      const answer = await client.workflow
+        .getHandle(blocklistWorkflowId(target.name))
+        .query(whyQuery, canonical)
+        .catch((e) => friendly(e, target.name));
+      printer().result(answer, formatWhy);
+    });
+
+  program
+    .command('sync')
+    .description('re-read the IP sets now, restore entries of ours removed by hand, and report the drift')
+    .action(async () => {
+      const target = ctx.config().target;
+      const client = await ctx.client();
+      const answer = await client.workflow
+        .getHandle(blocklistWorkflowId(target.name))
+        .executeUpdate(syncUpdate)
+        .catch((e) => friendly(e, target.name));
+      printer().result(
+        answer,
+        (a: SyncAnswer) =>
+          a.error
+            ? `sync failed: ${a.error}`
+            : [
+                `synced at ${a.report?.at}`,
+                `  IPv4: restored or added ${a.report?.v4.added}, removed ${a.report?.v4.removed}, foreign ${a.report?.v4.foreign}`,
+                `  IPv6: restored or added ${a.report?.v6.added}, removed ${a.report?.v6.removed}, foreign ${a.report?.v6.foreign}`,
+              ].join('\n'),
+        Boolean(answer.error),
+      );
     });
 
   program

@@ -2,7 +2,7 @@
  * Pure state transitions of the blocklist: what a block or unblock request does to the entries, with a reason
  * for every refusal. No Temporal and no I/O, so the workflow, the CLI and unit tests share one rulebook.
  */
-import { cidrOverlaps, formatCidr, parseCidr } from '../net/ip';
+import { cidrContains, cidrOverlaps, formatCidr, parseCidr } from '../net/ip';
 import { blockability } from '../net/special-ranges';
 import type {
   BlockPolicy,
@@ -13,11 +13,40 @@ import type {
   SyncPlan,
   UnblockRequest,
   UnblockResult,
+  WhyAnswer,
 } from '../shared/types';
 
 /** How many answered request ids and removed entries a blocklist remembers; bounded so state stays small. */
 export const ANSWERED_LIMIT = 200;
 export const REMOVED_LIMIT = 200;
+/** AWS WAF's hard limit of entries per IP set. */
+export const AWS_IPSET_LIMIT = 10_000;
+/** From this share of the ceiling on, results carry a capacity warning. */
+export const CAPACITY_WARNING_SHARE = 0.8;
+const EXPIRED_UNREPORTED_LIMIT = 500;
+
+/** Time to live of a candidate: its own, else permanent for manual blocks, else the policy default. */
+function ttlOf(candidate: BlockRequest['candidates'][number], policy?: BlockPolicy): number | null {
+  if (candidate.ttlMs !== undefined) return candidate.ttlMs;
+  if (candidate.source.kind === 'manual') return null;
+  return policy?.ttlMs ?? null;
+}
+
+/** The later of two expiries, where undefined means permanent (and so always wins). */
+function laterExpiry(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  return a > b ? a : b;
+}
+
+/** The entry of this IP version that expires soonest, not counting permanent ones or those in `keep`. */
+function soonestExpiring(state: BlocklistState, version: 4 | 6, keep: Set<string>) {
+  let victim: BlocklistState['entries'][string] | undefined;
+  for (const e of Object.values(state.entries)) {
+    if (e.version !== version || e.expiresAt === undefined || keep.has(e.value)) continue;
+    if (!victim || e.expiresAt < victim.expiresAt!) victim = e;
+  }
+  return victim;
+}
 
 export function emptyBlocklistState(): BlocklistState {
   return { entries: {}, pendingRemovals: [], recentlyRemoved: [], answered: {} };
@@ -73,6 +102,10 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
     sizeBefore: Object.keys(state.entries).length,
   };
   const seen = new Set<string>();
+  const ceiling = Math.min(state.policy?.maxEntriesPerSet ?? AWS_IPSET_LIMIT, AWS_IPSET_LIMIT);
+  const counts = { 4: 0, 6: 0 };
+  for (const e of Object.values(state.entries)) counts[e.version]++;
+  const nowMs = Date.parse(now);
   for (const candidate of req.candidates) {
     const canon = canonicalOrRefusal(candidate.value);
     if (isRefusal(canon)) {
@@ -87,16 +120,40 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
       continue;
     }
     const source = { ...candidate.source, at: candidate.source.at || now };
+    const ttl = ttlOf(candidate, state.policy);
+    const expiresAt = ttl === null ? undefined : new Date(nowMs + ttl).toISOString();
     const existing = state.entries[value];
     if (existing) {
-      // Seeing an address again adds its source (once) but changes nothing in WAF.
-      if (!preview && !existing.sources.some((s) => s.kind === source.kind && s.ref === source.ref)) {
-        existing.sources.push(source);
+      // Seeing an address again adds its source (once) and renews its expiry (never shortens it).
+      if (!preview) {
+        if (!existing.sources.some((s) => s.kind === source.kind && s.ref === source.ref))
+          existing.sources.push(source);
+        existing.expiresAt = laterExpiry(existing.expiresAt, expiresAt);
+        if (existing.expiresAt === undefined) delete existing.expiresAt;
       }
       if (!seen.has(value)) result.alreadyPresent.push(value);
     } else if (!seen.has(value)) {
+      if (counts[version] >= ceiling) {
+        // Full: evict the entry closest to its end if the policy says so, else refuse the newcomer.
+        const victim = state.policy?.whenFull === 'evict' ? soonestExpiring(state, version, seen) : undefined;
+        if (!victim) {
+          result.refused.push({
+            value,
+            code: 'ipset-full',
+            reason: `the IPv${version} set is at its ceiling of ${ceiling} entries (IPSET_MAX_ENTRIES); unblock or let entries expire`,
+          });
+          seen.add(`refused:${value}`);
+          continue;
+        }
+        if (!preview)
+          applyUnblock(state, { value: victim.value, actor: 'capacity', reason: `evicted for ${value}` }, now);
+        (result.evicted ??= []).push(victim.value);
+        counts[version]--;
+      }
+      counts[version]++;
       if (!preview) {
         state.entries[value] = { value, version, addedAt: now, manual: source.kind === 'manual', sources: [source] };
+        if (expiresAt !== undefined) state.entries[value].expiresAt = expiresAt;
         // An address unblocked earlier and now blocked again must not be removed by the pending removal.
         state.pendingRemovals = state.pendingRemovals.filter((v) => v !== value);
       }
@@ -104,7 +161,59 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
     }
     seen.add(value);
   }
+  for (const version of [4, 6] as const) {
+    if (counts[version] >= CAPACITY_WARNING_SHARE * ceiling) {
+      result.capacityWarning = `the IPv${version} set holds ${counts[version]} of at most ${ceiling} entries`;
+    }
+  }
+  if (!preview && state.expiredUnreported?.length) {
+    result.expired = state.expiredUnreported;
+    state.expiredUnreported = [];
+  }
   return result;
+}
+
+/** Removes the entries whose time has come; returns their values. Renewed entries have a later time and stay. */
+export function expireDue(state: BlocklistState, now: string): string[] {
+  const expired: string[] = [];
+  for (const e of Object.values(state.entries)) {
+    if (e.expiresAt !== undefined && e.expiresAt <= now) {
+      applyUnblock(state, { value: e.value, actor: 'expiry', reason: `time to live ended at ${e.expiresAt}` }, now);
+      expired.push(e.value);
+    }
+  }
+  if (expired.length > 0) {
+    state.expiredUnreported = [...(state.expiredUnreported ?? []), ...expired].slice(-EXPIRED_UNREPORTED_LIMIT);
+  }
+  return expired;
+}
+
+/** Milliseconds from `now` until the next entry expires, or undefined when none will. */
+export function msUntilNextExpiry(state: BlocklistState, now: string): number | undefined {
+  let next: string | undefined;
+  for (const e of Object.values(state.entries)) if (e.expiresAt && (!next || e.expiresAt < next)) next = e.expiresAt;
+  return next === undefined ? undefined : Math.max(0, Date.parse(next) - Date.parse(now));
+}
+
+function containsSafely(outer: string, inner: string): boolean {
+  try {
+    return cidrContains(outer, inner);
+  } catch {
+    return false; // a foreign entry we cannot parse contains nothing we can name
+  }
+}
+
+/** Is `raw` blocked, by which of our entries (an address inside a blocked CIDR counts), and its history. */
+export function why(state: BlocklistState, raw: string): WhyAnswer {
+  const canon = canonicalOrRefusal(raw);
+  const value = 'code' in canon ? raw : canon.value;
+  if ('code' in canon) return { value, blocked: false, entries: [], removed: [], foreign: [] };
+  const entries = Object.values(state.entries).filter((e) => containsSafely(e.value, value));
+  const removed = state.recentlyRemoved.filter((r) => containsSafely(r.value, value));
+  const foreign = [...(state.lastSync?.foreign.v4 ?? []), ...(state.lastSync?.foreign.v6 ?? [])].filter((f) =>
+    containsSafely(f, value),
+  );
+  return { value, blocked: entries.length > 0, entries, removed, foreign };
 }
 
 /** Applies an unblock request in place. Only entries that mail2waf added can be removed. */
@@ -174,6 +283,13 @@ export function validatePolicy(policy: BlockPolicy): void {
   ] as const) {
     const v = policy[name];
     if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${name} must be an integer from 1 to ${max}`);
+  }
+  for (const name of ['ttlMs', 'reconcileMs', 'maxEntriesPerSet'] as const) {
+    const v = policy[name];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer`);
+  }
+  if (policy.whenFull !== undefined && !['refuse', 'evict'].includes(policy.whenFull)) {
+    throw new Error('whenFull must be "refuse" or "evict"');
   }
   for (const r of policy.neverBlock) {
     if (!parseCidr(String(r?.cidr))) throw new Error(`never-block entry "${r?.cidr}" is not a CIDR`);

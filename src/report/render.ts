@@ -38,6 +38,9 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
     ...list('Not blocked (approval not given)', result.notBlocked ?? []),
     ...list(result.dryRun ? 'Would block' : 'Blocked (new in AWS WAF)', block.added),
     ...list('Already blocked', block.alreadyPresent),
+    ...list('Expired since the last report (removed from AWS WAF)', block.expired ?? []),
+    ...list('Evicted to make room (IP set full)', block.evicted ?? []),
+    block.capacityWarning ? `CAPACITY WARNING: ${block.capacityWarning}.\n` : '',
     ...list(
       'Refused',
       block.refused.map((r) => `${r.value} — ${r.code}: ${r.reason}`),

@@ -8,6 +8,8 @@ import type {
   ApprovalState,
   BlockPolicy,
   ConfigureResult,
+  SyncAnswer,
+  WhyAnswer,
   BlockRequest,
   BlockResult,
   BlocklistEntry,
@@ -29,3 +31,6 @@ export const configureUpdate = defineUpdate<ConfigureResult, [BlockPolicy]>('con
 export const approveSignal = defineSignal<[ApprovalDecision]>('approve');
 export const rejectSignal = defineSignal<[ApprovalDecision]>('reject');
 export const approvalQuery = defineQuery<ApprovalState>('approval');
+export const whyQuery = defineQuery<WhyAnswer, [string]>('why');
+/** Forces a read-compare-write round now (drift repair); answers with what it found. */
+export const syncUpdate = defineUpdate<SyncAnswer, []>('sync');

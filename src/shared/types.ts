@@ -38,6 +38,8 @@ export interface BlockCandidate {
   /** Canonical display value: bare address for a host, network/prefix otherwise. */
   value: string;
   source: Source;
+  /** Time to live in ms; null = permanent; absent = the policy's default for its kind of source. */
+  ttlMs?: number | null;
 }
 
 export interface BlockRequest {
@@ -60,6 +62,13 @@ export interface BlockPolicy {
   /** CIDRs broader than these prefix lengths are refused ('too-broad'). /0 is always refused. */
   minPrefixV4: number;
   minPrefixV6: number;
+  /** Default time to live of entries that come from messages (manual blocks are permanent by default). */
+  ttlMs?: number;
+  /** How often the blocklist re-reads its IP sets and restores drift even when nothing changed. */
+  reconcileMs?: number;
+  /** Ceiling of entries per IP set (AWS allows 10,000) and what to do when a block would pass it. */
+  maxEntriesPerSet?: number;
+  whenFull?: 'refuse' | 'evict';
 }
 
 /** Per-run limits: a sweep that would add more than this waits for a person. */
@@ -102,6 +111,12 @@ export interface BlockResult {
   synced: boolean;
   /** Entries of ours in the target before this request (for guardrails on the share of the set). */
   sizeBefore?: number;
+  /** Entries that expired since the last answered block request (so the next report lists them). */
+  expired?: string[];
+  /** Entries taken out to make room when an IP set was full (policy whenFull = evict). */
+  evicted?: string[];
+  /** Set when an IP set is at 80% of its ceiling or more after this request. */
+  capacityWarning?: string;
 }
 
 export interface UnblockRequest {
@@ -122,6 +137,8 @@ export interface BlocklistEntry {
   value: string;
   version: IpVersion;
   addedAt: string;
+  /** ISO time at which the entry leaves WAF; absent = permanent. Renewed (never shortened) by new sightings. */
+  expiresAt?: string;
   manual: boolean;
   sources: Source[];
 }
@@ -132,10 +149,21 @@ export interface SyncPlan {
   v6: { ours: string[]; remove: string[] };
 }
 
+export interface SyncSide {
+  /** Entries of ours that were missing from the set and were written (new ones, or drift repaired). */
+  added: number;
+  removed: number;
+  foreign: number;
+  total: number;
+  wrote: boolean;
+  /** Values of ours that AWS would reject; never sent (should never happen: a bug or a hand-edited state). */
+  invalid?: string[];
+}
+
 export interface SyncReport {
   at: string;
-  v4: { added: number; removed: number; foreign: number; total: number; wrote: boolean };
-  v6: { added: number; removed: number; foreign: number; total: number; wrote: boolean };
+  v4: SyncSide;
+  v6: SyncSide;
   /** Entries in the IP sets that mail2waf did not add: never removed, shown by `status`. */
   foreign: { v4: string[]; v6: string[] };
 }
@@ -148,6 +176,9 @@ export interface BlocklistStatus {
   lastSyncError?: string;
   foreign: { v4: string[]; v6: string[] };
   historyLength: number;
+  policy?: BlockPolicy;
+  /** When the next entry leaves WAF, if any expires. */
+  nextExpiry?: string;
 }
 
 /** Removed entries are kept briefly so that `status` can say what happened; bounded in size. */
@@ -164,6 +195,8 @@ export interface BlocklistState {
   /** Values we added and must now remove from WAF (only ours: foreign entries are never touched). */
   pendingRemovals: string[];
   recentlyRemoved: RemovedEntry[];
+  /** Expired entries not yet reported by a sweep. */
+  expiredUnreported?: string[];
   /** Request ids already answered (bounded), so that a retried update does not apply twice. */
   answered: Record<string, BlockResult>;
   lastSync?: SyncReport;
@@ -235,4 +268,22 @@ export interface SweepResult {
 export interface ConfigureResult {
   unblocked: Refusal[];
   synced: boolean;
+}
+
+/** Answer of the `why` query: is this address blocked, by which entries, and what happened to it. */
+export interface WhyAnswer {
+  value: string;
+  blocked: boolean;
+  /** Our entries equal to or containing the address (a host inside a blocked CIDR counts). */
+  entries: BlocklistEntry[];
+  /** Recent removals of entries equal to or containing it: when, by whom, why. */
+  removed: RemovedEntry[];
+  /** Foreign entries in the IP sets (not ours) that contain it. */
+  foreign: string[];
+}
+
+/** Answer of the `sync` update: the round it forced, with drift found and repaired. */
+export interface SyncAnswer {
+  report?: SyncReport;
+  error?: string;
 }

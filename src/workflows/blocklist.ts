@@ -21,10 +21,22 @@ import {
   applyUnblock,
   desiredIpSets,
   emptyBlocklistState,
+  expireDue,
+  msUntilNextExpiry,
   rememberAnswer,
   validatePolicy,
+  why,
 } from '../policy/blocklist';
-import { blockUpdate, configureUpdate, listQuery, statusQuery, unblockSignal, unblockUpdate } from '../shared/messages';
+import {
+  blockUpdate,
+  configureUpdate,
+  listQuery,
+  statusQuery,
+  syncUpdate,
+  unblockSignal,
+  unblockUpdate,
+  whyQuery,
+} from '../shared/messages';
 import type { BlockPolicy, BlockRequest, BlocklistInput, UnblockRequest } from '../shared/types';
 
 // Retryable failures (throttling, lock conflicts, a flaky endpoint) are retried inside the activity's policy;
@@ -131,6 +143,14 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
 
   setHandler(listQuery, () => Object.values(state.entries).sort((a, b) => a.value.localeCompare(b.value)));
 
+  setHandler(whyQuery, (value: string) => why(state, value));
+
+  setHandler(syncUpdate, async () => {
+    generation++;
+    await waitForSync(generation);
+    return { report: state.lastSync, error: lastSyncError };
+  });
+
   setHandler(statusQuery, () => {
     const entries = Object.values(state.entries);
     return {
@@ -141,13 +161,44 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
       lastSyncError,
       foreign: state.lastSync?.foreign ?? { v4: [], v6: [] },
       historyLength: workflowInfo().historyLength,
+      policy: state.policy,
+      nextExpiry: (() => {
+        const ms = msUntilNextExpiry(state, new Date().toISOString());
+        return ms === undefined ? undefined : new Date(Date.now() + ms).toISOString();
+      })(),
     };
   });
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit;
 
+  // A new run counts from its start, so a continued-as-new blocklist reconciles one interval later at most.
+  let lastSyncAtMs = Date.now();
+  const nextWakeMs = (): number | undefined => {
+    const expiry = msUntilNextExpiry(state, new Date().toISOString());
+    const reconcileMs = state.policy?.reconcileMs;
+    const reconcile = reconcileMs === undefined ? undefined : Math.max(0, lastSyncAtMs + reconcileMs - Date.now());
+    if (expiry === undefined) return reconcile;
+    return reconcile === undefined ? expiry : Math.min(expiry, reconcile);
+  };
+
   for (;;) {
-    await condition(() => generation > syncedGeneration || shouldContinueAsNew());
+    // Sleep until there is work, an entry is due to expire, or a reconcile is due: durable timers, no poller.
+    // Blocklists without expiring entries and without a reconcile interval wait on the condition alone.
+    const wake = nextWakeMs();
+    const pending = () => generation > syncedGeneration || shouldContinueAsNew();
+    if (wake === undefined) await condition(pending);
+    else await condition(pending, Math.max(wake, 1));
+
+    const nowIso = new Date().toISOString();
+    const expired = expireDue(state, nowIso);
+    if (expired.length > 0) {
+      log.info('entries expired', { expired });
+      generation++;
+    }
+    const reconcileMs = state.policy?.reconcileMs;
+    if (reconcileMs !== undefined && Date.now() - lastSyncAtMs >= reconcileMs && generation === syncedGeneration) {
+      generation++; // a read-compare round: writes only if someone changed the IP sets by hand
+    }
 
     if (generation > syncedGeneration) {
       const target = generation;
@@ -159,6 +210,7 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
           (v) => !plan.v4.remove.includes(v) && !plan.v6.remove.includes(v),
         );
         state.lastSync = report;
+        lastSyncAtMs = Date.now();
         syncedGeneration = target;
         lastSyncError = undefined;
         // When continue-as-new is due we skip the pause, so that a steady stream of requests cannot keep
@@ -171,6 +223,9 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
       }
       continue;
     }
+
+    // A timer woke us early (or for an entry renewed meanwhile): nothing to do yet.
+    if (!shouldContinueAsNew()) continue;
 
     // Handlers that are still waiting for a sync would be cut off by continue-as-new; let them finish first.
     await condition(() => allHandlersFinished() || generation > syncedGeneration);

@@ -109,6 +109,9 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
       merged.alreadyPresent.push(...part.alreadyPresent);
       merged.refused.push(...part.refused);
       merged.synced &&= part.synced;
+      if (part.expired?.length) merged.expired = [...(merged.expired ?? []), ...part.expired];
+      if (part.evicted?.length) merged.evicted = [...(merged.evicted ?? []), ...part.evicted];
+      merged.capacityWarning = part.capacityWarning ?? merged.capacityWarning;
     }
     return merged;
   };

@@ -14,7 +14,13 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.pb'));
 
 test('recorded histories exist for both workflows', () => {
   expect(files).toEqual(
-    expect.arrayContaining(['sweep.pb', 'sweep-approval.pb', 'blocklist.pb', 'blocklist-continued-as-new.pb']),
+    expect.arrayContaining([
+      'sweep.pb',
+      'sweep-approval.pb',
+      'blocklist.pb',
+      'blocklist-continued-as-new.pb',
+      'blocklist-expiry.pb',
+    ]),
   );
 });
 

@@ -85,6 +85,10 @@ test('never-block ranges come from NEVER_BLOCK and a file, with every bad line r
     ],
     minPrefixV4: 16,
     minPrefixV6: 32,
+    ttlMs: 30 * 86_400_000,
+    reconcileMs: 3_600_000,
+    maxEntriesPerSet: 10_000,
+    whenFull: 'refuse',
   });
   expect(c.guardrails).toEqual({ maxNewPerRun: 100, maxNewShare: 0.2, approvalTimeoutMs: 86_400_000 });
   writeFileSync(join(dir, 'bad'), '10.0.0.0/8\nnot-a-cidr\n');
