@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** The `mail2waf` CLI. Exit codes: 0 success, 1 user error (fix the input or config), 2 failure (retry or report). */
 import { Command, CommanderError } from 'commander';
+import { registerAws } from './cli/aws';
 import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
+import { registerExtract } from './cli/extract';
 import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
 import { registerSchedule } from './cli/schedule';
 import { registerApproval, registerSweep } from './cli/sweep';
@@ -13,14 +15,19 @@ export async function runCli(
 ): Promise<number> {
   const out = io.out ?? ((s: string) => process.stdout.write(s));
   const err = io.err ?? ((s: string) => process.stderr.write(s));
-  const ctx = createContext(io.env ?? process.env);
   const json = argv.includes('--json');
+  // --json and --target are accepted anywhere on the line, like global flags.
+  const targetAt = argv.findIndex((a) => a === '--target' || a.startsWith('--target='));
+  const targetName =
+    targetAt < 0 ? undefined : argv[targetAt]!.includes('=') ? argv[targetAt]!.split('=')[1] : argv[targetAt + 1];
+  const ctx = createContext(io.env ?? process.env, () => targetName);
   let printer: Printer | undefined;
   const getPrinter = () => (printer ??= createPrinter(json, out));
 
   const program = new Command('mail2waf')
     .description('turn threat-advisory e-mail into AWS WAF blocks')
     .option('--json', 'print one JSON document on stdout')
+    .option('--target <name>', 'the target to act on (see WAF_TARGETS; default: the first)')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err })
     .showHelpAfterError();
@@ -28,9 +35,12 @@ export async function runCli(
   registerApproval(program, ctx, getPrinter);
   registerBlocklist(program, ctx, getPrinter);
   registerSchedule(program, ctx, getPrinter);
+  registerAws(program, ctx, getPrinter);
+  registerExtract(program, getPrinter);
   // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere.
   program.commands.forEach(function allow(c: Command) {
     c.option('--json', 'print one JSON document on stdout');
+    c.option('--target <name>', 'the target to act on (see WAF_TARGETS; default: the first)');
     c.commands.forEach(allow);
   });
 

@@ -35,6 +35,9 @@ const emailList = z
 /** Temporal-style durations: 30s, 5m, 1h. */
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m or 1h');
 
+const IP_SET_NAME = /^[\w-]{1,128}$/;
+const TARGET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 const targetSchema = z.object({
   WAF_TARGET_NAME: z
     .string()
@@ -42,8 +45,11 @@ const targetSchema = z.object({
     .default('default'),
   WAF_SCOPE: z.enum(['REGIONAL', 'CLOUDFRONT']).default('REGIONAL'),
   AWS_REGION: nonEmpty,
-  WAF_IPSET_V4_NAME: z.string().regex(/^[\w-]{1,128}$/, 'an IP set name (letters, digits, _ and -)'),
-  WAF_IPSET_V6_NAME: z.string().regex(/^[\w-]{1,128}$/, 'an IP set name (letters, digits, _ and -)'),
+  // Required unless WAF_TARGETS lists the targets (checked in toClientConfig, with the same message).
+  WAF_IPSET_V4_NAME: z.string().regex(IP_SET_NAME, 'an IP set name (letters, digits, _ and -)').optional(),
+  WAF_IPSET_V6_NAME: z.string().regex(IP_SET_NAME, 'an IP set name (letters, digits, _ and -)').optional(),
+  /** Several targets: `name=SCOPE:region:v4-set:v6-set`, comma-separated. */
+  WAF_TARGETS: z.string().optional(),
 });
 
 const clientSchema = targetSchema.extend({
@@ -92,7 +98,10 @@ const workerSchema = clientSchema.extend({
 });
 
 export interface ClientConfig {
+  /** The target that CLI commands act on (the first one, or the one named by --target). */
   target: TargetRef;
+  /** Every configured target; a sweep blocks into all of them. */
+  targets: TargetRef[];
   policy: BlockPolicy;
   guardrails: Guardrails;
   dryRun: boolean;
@@ -190,7 +199,55 @@ function neverBlockRanges(c: { NEVER_BLOCK?: string; NEVER_BLOCK_FILE?: string }
   return ranges;
 }
 
+/** CloudFront IP sets always live in us-east-1, whatever region the rest of the account uses. */
+function regionFor(scope: TargetRef['scope'], region: string): string {
+  return scope === 'CLOUDFRONT' ? 'us-east-1' : region;
+}
+
+function targetsOf(c: z.infer<typeof clientSchema>): TargetRef[] {
+  if (!c.WAF_TARGETS) {
+    const problems = [
+      ...(c.WAF_IPSET_V4_NAME ? [] : ['WAF_IPSET_V4_NAME is not set']),
+      ...(c.WAF_IPSET_V6_NAME ? [] : ['WAF_IPSET_V6_NAME is not set']),
+    ];
+    if (problems.length > 0) throw new ConfigError(problems);
+    return [
+      {
+        name: c.WAF_TARGET_NAME,
+        scope: c.WAF_SCOPE,
+        region: regionFor(c.WAF_SCOPE, c.AWS_REGION),
+        ipSetV4Name: c.WAF_IPSET_V4_NAME!,
+        ipSetV6Name: c.WAF_IPSET_V6_NAME!,
+      },
+    ];
+  }
+  const targets: TargetRef[] = [];
+  const problems: string[] = [];
+  for (const item of c.WAF_TARGETS.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = /^([^=]+)=(REGIONAL|CLOUDFRONT):([a-z0-9-]*):([\w-]+):([\w-]+)$/.exec(item);
+    if (!m || !TARGET_NAME.test(m[1]!) || !IP_SET_NAME.test(m[4]!) || !IP_SET_NAME.test(m[5]!)) {
+      problems.push(`WAF_TARGETS: "${item}" is not name=REGIONAL|CLOUDFRONT:region:v4-set:v6-set`);
+      continue;
+    }
+    const scope = m[2] as TargetRef['scope'];
+    if (targets.some((t) => t.name === m[1])) problems.push(`WAF_TARGETS: target "${m[1]}" is listed twice`);
+    targets.push({
+      name: m[1]!,
+      scope,
+      region: regionFor(scope, m[3] || c.AWS_REGION),
+      ipSetV4Name: m[4]!,
+      ipSetV6Name: m[5]!,
+    });
+  }
+  if (targets.length === 0 && problems.length === 0) problems.push('WAF_TARGETS lists no target');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return targets;
+}
+
 function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
+  const targets = targetsOf(c);
   return {
     policy: {
       neverBlock: neverBlockRanges(c),
@@ -207,14 +264,8 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
       approvalTimeoutMs: durationMs(c.APPROVAL_TIMEOUT),
     },
     dryRun: c.DRY_RUN,
-    target: {
-      name: c.WAF_TARGET_NAME,
-      scope: c.WAF_SCOPE,
-      // CloudFront IP sets always live in us-east-1, whatever region the rest of the account uses.
-      region: c.WAF_SCOPE === 'CLOUDFRONT' ? 'us-east-1' : c.AWS_REGION,
-      ipSetV4Name: c.WAF_IPSET_V4_NAME,
-      ipSetV6Name: c.WAF_IPSET_V6_NAME,
-    },
+    target: targets[0]!,
+    targets,
     taskQueue: c.MAIL2WAF_TASK_QUEUE,
     mailbox: c.IMAP_MAILBOX,
     maxMessagesPerSweep: c.MAX_MESSAGES_PER_SWEEP,

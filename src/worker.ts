@@ -14,7 +14,7 @@ import { submitPolicy } from './blocklist-client';
 import { connectNative, describeAddress } from './temporal-connection';
 
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
-export async function preflight(config: WorkerConfig, wafClient: WAFV2Client, mailer: Transporter) {
+export async function preflight(config: WorkerConfig, wafClient: (region: string) => WAFV2Client, mailer: Transporter) {
   const problems: string[] = [];
   const imap = new ImapFlow({
     host: config.imap.host,
@@ -42,12 +42,14 @@ export async function preflight(config: WorkerConfig, wafClient: WAFV2Client, ma
       `SMTP server ${config.smtp.host}:${config.smtp.port} unreachable or refused us (${(err as Error).message}) — check SMTP_*`,
     );
   }
-  try {
-    await wafClient.send(new ListIPSetsCommand({ Scope: config.target.scope, Limit: 1 }));
-  } catch (err) {
-    problems.push(
-      `AWS WAF in ${config.target.region} did not answer (${(err as Error).name}: ${(err as Error).message}) — check AWS credentials, AWS_REGION and AWS_ENDPOINT_URL_WAFV2`,
-    );
+  for (const target of config.targets) {
+    try {
+      await wafClient(target.region).send(new ListIPSetsCommand({ Scope: target.scope, Limit: 1 }));
+    } catch (err) {
+      problems.push(
+        `AWS WAF in ${target.region} did not answer (${(err as Error).name}: ${(err as Error).message}) — check AWS credentials, AWS_REGION and AWS_ENDPOINT_URL_WAFV2`,
+      );
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 }
@@ -76,7 +78,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     // A local relay without TLS is fine in tests; in production STARTTLS is used whenever offered.
     ignoreTLS: !config.smtp.secure && config.smtp.host === '127.0.0.1',
   });
-  if (!opts.skipPreflight) await preflight(config, wafClient(config.target.region), mailer);
+  if (!opts.skipPreflight) await preflight(config, wafClient, mailer);
 
   let native;
   try {
@@ -129,14 +131,17 @@ async function main() {
     // The blocklist is the safety choke point: give it the configured policy now (this worker serves the
     // update), so that a changed never-block list takes effect at once, not at the next block.
     try {
-      const installed = await submitPolicy(temporal, config.taskQueue, config.target, config.policy);
       const { neverBlock, minPrefixV4, minPrefixV6 } = config.policy;
-      console.error(
-        `mail2waf worker: policy installed (${neverBlock.length} never-block ranges, floor /${minPrefixV4} and /${minPrefixV6})` +
-          (installed.unblocked.length
-            ? `; unblocked what it now forbids: ${installed.unblocked.map((u) => u.value).join(', ')}`
-            : ''),
-      );
+      for (const target of config.targets) {
+        const installed = await submitPolicy(temporal, config.taskQueue, target, config.policy);
+        console.error(
+          `mail2waf worker: policy installed in target ${target.name} (${neverBlock.length} never-block ranges, ` +
+            `floor /${minPrefixV4} and /${minPrefixV6})` +
+            (installed.unblocked.length
+              ? `; unblocked what it now forbids: ${installed.unblocked.map((u) => u.value).join(', ')}`
+              : ''),
+        );
+      }
     } catch (err) {
       worker.shutdown();
       await running;

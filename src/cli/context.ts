@@ -9,15 +9,30 @@ export interface CliContext {
   config(): ClientConfig;
   client(): Promise<Client>;
   actor(): string;
+  /** One environment variable (settings outside the validated config, such as endpoint overrides). */
+  env(name: string): string | undefined;
   close(): Promise<void>;
 }
 
-export function createContext(env: Record<string, string | undefined> = process.env): CliContext {
+export function createContext(
+  env: Record<string, string | undefined> = process.env,
+  targetName: () => string | undefined = () => undefined,
+): CliContext {
   let config: ClientConfig | undefined;
   let client: Client | undefined;
   return {
     config() {
-      config ??= loadClientConfig(env);
+      if (!config) {
+        const loaded = loadClientConfig(env);
+        const wanted = targetName();
+        const target = wanted ? loaded.targets.find((t) => t.name === wanted) : loaded.target;
+        if (!target) {
+          throw new UserError(
+            `unknown target "${wanted}" — configured targets: ${loaded.targets.map((t) => t.name).join(', ')}`,
+          );
+        }
+        config = { ...loaded, target };
+      }
       return config;
     },
     async client() {
@@ -36,6 +51,9 @@ export function createContext(env: Record<string, string | undefined> = process.
       const actor = env.MAIL2WAF_ACTOR ?? userInfo().username;
       if (!actor) throw new UserError('cannot tell who you are: set MAIL2WAF_ACTOR');
       return actor;
+    },
+    env(name) {
+      return env[name] || undefined;
     },
     async close() {
       await client?.connection.close();

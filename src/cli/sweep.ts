@@ -10,7 +10,8 @@ import { UserError, type Printer } from './output';
 export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: string }): SweepInput {
   const c = ctx.config();
   return {
-    target: c.target,
+    target: c.targets[0]!,
+    targets: c.targets,
     mailbox: opts.mailbox ?? c.mailbox,
     maxMessages: c.maxMessagesPerSweep,
     dryRun: opts.dryRun ?? c.dryRun,

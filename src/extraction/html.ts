@@ -26,6 +26,7 @@ const LINE_BREAK = new Set([
 const CELL = new Set(['td', 'th']);
 
 const TAG_NAME = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)/y;
+const NEEDS_COLLAPSE = /[\t\r\n\f]| {2}/;
 const LINK_ATTR = /(?:^|[\s"'/])(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 const ENTITY = /&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z][a-zA-Z0-9]{1,31}));?/g;
 
@@ -93,7 +94,9 @@ export function htmlToText(html: string): string {
   const pushText = (raw: string): void => {
     if (raw === '') return;
     // HTML whitespace collapses to one space, except inside <pre> where line breaks are content.
-    parts.push(preDepth > 0 ? raw.replace(/\r\n?/g, '\n') : raw.replace(/[ \t\r\n\f]+/g, ' '));
+    // Most text chunks have nothing to collapse: test first, replace only when needed.
+    if (preDepth > 0) parts.push(raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw);
+    else parts.push(NEEDS_COLLAPSE.test(raw) ? raw.replace(/[ \t\r\n\f]+/g, ' ') : raw);
   };
   while (i < html.length) {
     const lt = html.indexOf('<', i);
@@ -150,8 +153,11 @@ export function htmlToText(html: string): string {
   // Blank lines carry nothing for scanning; dropping them keeps "html:line N" short and stable.
   const lines: string[] = [];
   for (const raw of text.split('\n')) {
-    const line = raw.replace(/^ +/, '').trimEnd();
-    if (line !== '') lines.push(line);
+    let a = 0;
+    let b = raw.length;
+    while (a < b && raw.charCodeAt(a) === 32) a++;
+    while (b > a && raw.charCodeAt(b - 1) <= 32) b--;
+    if (b > a) lines.push(a === 0 && b === raw.length ? raw : raw.slice(a, b));
   }
   const uniqueLinks = [...new Set(links.map((l) => decodeEntities(l).trim()).filter((l) => l !== ''))];
   if (uniqueLinks.length > 0) lines.push('', ...uniqueLinks);

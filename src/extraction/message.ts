@@ -12,7 +12,16 @@
  */
 import { simpleParser, type Attachment, type ParsedMail, type StructuredHeader } from 'mailparser';
 import { htmlToText } from './html';
-import { mergeIndicators, prefixWhere, scanText, type FoundIndicator } from './scan';
+import type { FoundIndicator, Source } from './indicators';
+import {
+  ExtractionContext,
+  mb,
+  readPart,
+  resolveOptions,
+  setMessageReader,
+  type ExtractionOptions,
+  type Part,
+} from './parts';
 
 /** The result of reading one message. */
 export interface MessageExtraction {
@@ -33,61 +42,15 @@ export interface MessageExtraction {
   notes: string[];
 }
 
-/** Limits for {@link extractFromMessage}. */
-export interface MessageExtractionOptions {
-  /** A body or attachment larger than this (decoded bytes) is skipped with a note. Default 10 MB. */
-  maxPartBytes?: number;
+/** Limits for {@link extractFromMessage}: those of every extraction, plus the size of the raw message. */
+export interface MessageExtractionOptions extends ExtractionOptions {
   /** A raw message larger than this is refused ('too-large'). Default 50 MB. */
   maxMessageBytes?: number;
-  /** How deep attached messages (message/rfc822, .eml) are followed. Default 3. */
-  maxDepth?: number;
 }
 
-const DEFAULT_MAX_PART_BYTES = 10 * 1024 * 1024;
 const DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
-const DEFAULT_MAX_DEPTH = 3;
 // Headers larger than this are not a message we want to read (mailparser's own limit is 1 MB).
 const MAX_HEADER_BYTES = 1024 * 1024;
-
-const TEXT_TYPES = new Set([
-  'text/plain',
-  'text/csv',
-  'text/x-csv',
-  'application/csv',
-  'text/comma-separated-values',
-  'text/tab-separated-values',
-  'application/json',
-  'application/stix+json',
-  'application/taxii+json',
-]);
-const TEXT_EXTENSIONS = new Set(['txt', 'csv', 'tsv', 'log', 'json']);
-const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
-const HTML_EXTENSIONS = new Set(['html', 'htm']);
-const MESSAGE_TYPES = new Set(['message/rfc822']);
-const MESSAGE_EXTENSIONS = new Set(['eml']);
-
-// Bounce parts: they list MTAs and Received lines (our own relays), the same data as headers.
-const HEADER_DATA_TYPES = new Set([
-  'message/delivery-status',
-  'text/rfc822-headers',
-  'message/global-headers',
-  'message/global-delivery-status',
-]);
-
-type PartKind = 'text' | 'html' | 'message' | 'header-data' | 'unsupported';
-
-function kindOf(contentType: string, filename: string | undefined): PartKind {
-  if (HEADER_DATA_TYPES.has(contentType)) return 'header-data';
-  const ext = filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
-  if (TEXT_TYPES.has(contentType) || (ext !== undefined && TEXT_EXTENSIONS.has(ext))) return 'text';
-  if (HTML_TYPES.has(contentType) || (ext !== undefined && HTML_EXTENSIONS.has(ext))) return 'html';
-  if (MESSAGE_TYPES.has(contentType) || (ext !== undefined && MESSAGE_EXTENSIONS.has(ext))) return 'message';
-  return 'unsupported';
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
 
 /** A header value safe to quote in a one-line sentence. */
 function quoteForReason(text: string, max = 60): string {
@@ -202,20 +165,6 @@ function checkStructure(raw: Buffer): RawHeaders | string {
   return headers;
 }
 
-/** Decodes attachment bytes using the declared charset, a BOM, or UTF-8. */
-function decodeText(content: Buffer, charset: string | undefined): string {
-  if (content[0] === 0xff && content[1] === 0xfe) return new TextDecoder('utf-16le').decode(content);
-  if (content[0] === 0xfe && content[1] === 0xff) return new TextDecoder('utf-16be').decode(content);
-  if (charset !== undefined) {
-    try {
-      return new TextDecoder(charset).decode(content);
-    } catch {
-      // unknown charset label: fall through to UTF-8, which keeps every ASCII indicator intact
-    }
-  }
-  return new TextDecoder('utf-8').decode(content);
-}
-
 function charsetOf(att: Attachment): string | undefined {
   const ct = att.headers.get('content-type') as StructuredHeader | undefined;
   return typeof ct === 'object' && ct !== null && 'params' in ct ? ct.params.charset : undefined;
@@ -250,43 +199,62 @@ function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
+/** Where a message sits: at the top, or inside an attachment or archive of an outer one. */
+interface Nesting {
+  /** Label of the part holding this message ("attachment phish.eml"), or undefined at the top. */
+  label?: string;
+  /** Attachment path of that part, for places. */
+  attachment?: string;
+  depth: number;
+}
+
+type ReadOutcome =
+  { ok: false; reasonCode: string; reason: string } | { ok: true; parsed: ParsedMail; structure: RawHeaders };
+
 /**
  * Parses a raw RFC 5322 message and extracts the indicators from its text/plain body, HTML body
- * (through `htmlToText`), and readable attachments (text, CSV/TSV, JSON, HTML, attached messages),
- * never from headers. `ok: false` means the message should be quarantined; `reason` says why.
+ * (through `htmlToText`), and readable attachments (text, CSV/TSV, JSON and STIX, HTML, PDF, XLSX,
+ * zip archives, attached messages — recursively, within the limits), never from headers. `ok: false`
+ * means the message should be quarantined; `reason` says why.
  */
 export async function extractFromMessage(
   raw: Buffer | string,
   opts: MessageExtractionOptions = {},
 ): Promise<MessageExtraction> {
-  return extract(raw, opts, 0);
-}
-
-async function extract(
-  raw: Buffer | string,
-  opts: MessageExtractionOptions,
-  depth: number,
-): Promise<MessageExtraction> {
-  const maxPart = opts.maxPartBytes ?? DEFAULT_MAX_PART_BYTES;
-  const maxMessage = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
   const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  const fail = (reasonCode: string, reason: string): MessageExtraction => ({
-    ok: false,
-    reasonCode,
-    reason,
-    indicators: [],
-    notes: [],
-  });
-
-  if (buf.length <= 4096 && buf.toString('latin1').trim() === '') {
-    return fail('empty', 'message is empty');
-  }
+  const maxMessage = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (buf.length > maxMessage) {
     return fail('too-large', `message is ${mb(buf.length)}, over the ${mb(maxMessage)} limit; it was not read`);
   }
+  const ctx = new ExtractionContext(resolveOptions(opts));
+  const outcome = await readMessage(ctx, buf, { depth: 0 });
+  if (!outcome.ok) return fail(outcome.reasonCode, outcome.reason);
+  const { parsed, structure } = outcome;
+  // Optional fields only when known, so the result stays compact and JSON-stable.
+  const result: MessageExtraction = { ok: true, indicators: [], notes: ctx.notes };
+  if (parsed.messageId !== undefined) result.messageId = parsed.messageId;
+  const from = fromOf(parsed);
+  if (from !== undefined) result.from = from;
+  if (parsed.subject !== undefined) result.subject = parsed.subject;
+  const date = dateOf(structure.fields.get('date'), parsed, ctx.notes);
+  if (date !== undefined) result.date = date;
+  result.indicators = ctx.indicators();
+  return result;
+}
+
+function fail(reasonCode: string, reason: string): MessageExtraction {
+  return { ok: false, reasonCode, reason, indicators: [], notes: [] };
+}
+
+/** Reads one message (the top one, or an attached one) into `ctx`. */
+async function readMessage(ctx: ExtractionContext, buf: Buffer, nesting: Nesting): Promise<ReadOutcome> {
+  if (buf.length <= 4096 && buf.toString('latin1').trim() === '') {
+    return { ok: false, reasonCode: 'empty', reason: 'message is empty' };
+  }
   const structure = checkStructure(buf);
-  if (typeof structure === 'string') return fail('invalid-mime', `message is not valid MIME: ${structure}`);
+  if (typeof structure === 'string') {
+    return { ok: false, reasonCode: 'invalid-mime', reason: `message is not valid MIME: ${structure}` };
+  }
 
   let parsed: ParsedMail;
   try {
@@ -301,69 +269,64 @@ async function extract(
     });
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
-    return fail('invalid-mime', `message is not valid MIME: the MIME parser failed (${detail})`);
+    return {
+      ok: false,
+      reasonCode: 'invalid-mime',
+      reason: `message is not valid MIME: the MIME parser failed (${detail})`,
+    };
   }
 
-  const notes: string[] = [];
-  if (structure.mboxLine) notes.push('ignored an mbox "From " separator line before the headers');
-  const found: FoundIndicator[][] = [];
+  const inner = nesting.label === undefined ? '' : `${nesting.label} > `;
+  if (structure.mboxLine) ctx.notes.push(`${inner}ignored an mbox "From " separator line before the headers`);
+  const bodySource = (name: 'body' | 'html'): Source => {
+    const src: Source = { label: `${inner}${name}`, part: name };
+    if (nesting.attachment !== undefined) src.attachment = nesting.attachment;
+    return src;
+  };
+  const maxPart = ctx.opts.maxPartBytes;
 
   if (parsed.text !== undefined && parsed.text !== '') {
-    if (byteLength(parsed.text) > maxPart)
-      notes.push(`skipped text body: ${mb(byteLength(parsed.text))} is over the ${mb(maxPart)} part limit`);
-    else found.push(scanText(parsed.text, 'body'));
+    const size = byteLength(parsed.text);
+    const what = `${inner}text body`;
+    if (size > maxPart) ctx.notes.push(`skipped ${what}: ${mb(size)} is over the ${mb(maxPart)} part limit`);
+    else if (ctx.take(size, what)) ctx.scan(parsed.text, bodySource('body'));
   }
   if (typeof parsed.html === 'string' && parsed.html !== '') {
-    if (byteLength(parsed.html) > maxPart)
-      notes.push(`skipped HTML body: ${mb(byteLength(parsed.html))} is over the ${mb(maxPart)} part limit`);
-    else found.push(scanText(htmlToText(parsed.html), 'html'));
+    const size = byteLength(parsed.html);
+    const what = `${inner}HTML body`;
+    if (size > maxPart) ctx.notes.push(`skipped ${what}: ${mb(size)} is over the ${mb(maxPart)} part limit`);
+    else if (ctx.take(size, what)) ctx.scan(htmlToText(parsed.html), bodySource('html'));
   }
 
   for (const [index, att] of parsed.attachments.entries()) {
-    const label = attachmentLabel(att, index);
-    const contentType = att.contentType.toLowerCase();
-    const kind = kindOf(contentType, att.filename);
-    if (kind === 'header-data') {
-      notes.push(`skipped attachment ${label} (${contentType}): header data is never scanned`);
-      continue;
-    }
-    if (kind === 'unsupported') {
-      notes.push(`skipped attachment ${label} (${contentType}): unsupported type`);
-      continue;
-    }
-    if (att.content.length > maxPart) {
-      notes.push(
-        `skipped attachment ${label} (${contentType}): ${mb(att.content.length)} is over the ${mb(maxPart)} part limit`,
-      );
-      continue;
-    }
-    const where = `attachment ${label}`;
-    if (kind === 'message') {
-      if (depth + 1 > maxDepth) {
-        notes.push(`skipped attachment ${label} (${contentType}): attached messages nested deeper than ${maxDepth}`);
-        continue;
-      }
-      const inner = await extract(att.content, opts, depth + 1);
-      if (!inner.ok) {
-        notes.push(`skipped attachment ${label} (${contentType}): ${inner.reason ?? 'unreadable message'}`);
-        continue;
-      }
-      found.push(prefixWhere(inner.indicators, `${where} > `));
-      for (const note of inner.notes) notes.push(`in attachment ${label}: ${note}`);
-      continue;
-    }
-    const text = decodeText(att.content, charsetOf(att));
-    found.push(scanText(kind === 'html' ? htmlToText(text) : text, where));
+    const name = attachmentLabel(att, index);
+    const part: Part = {
+      label: nesting.label === undefined ? `attachment ${name}` : `${nesting.label} > ${name}`,
+      part: 'attachment',
+      attachment: nesting.attachment === undefined ? name : `${nesting.attachment} > ${name}`,
+      contentType: att.contentType,
+      content: att.content,
+      depth: nesting.depth,
+    };
+    if (att.filename !== undefined) part.filename = att.filename;
+    const charset = charsetOf(att);
+    if (charset !== undefined) part.charset = charset;
+    await readPart(ctx, part);
   }
-
-  // Optional fields only when known, so the result stays compact and JSON-stable.
-  const result: MessageExtraction = { ok: true, indicators: [], notes };
-  if (parsed.messageId !== undefined) result.messageId = parsed.messageId;
-  const from = fromOf(parsed);
-  if (from !== undefined) result.from = from;
-  if (parsed.subject !== undefined) result.subject = parsed.subject;
-  const date = dateOf(structure.fields.get('date'), parsed, notes);
-  if (date !== undefined) result.date = date;
-  result.indicators = mergeIndicators(...found);
-  return result;
+  return { ok: true, parsed, structure };
 }
+
+// Attached messages (message/rfc822 parts, .eml attachments and archive entries) come back here.
+setMessageReader(async (ctx, part) => {
+  const outcome = await readMessage(ctx, part.content, {
+    label: part.label,
+    attachment: part.attachment,
+    depth: part.depth + 1,
+  });
+  if (!outcome.ok) {
+    const type = part.contentType?.split(';')[0]?.trim().toLowerCase() || 'message/rfc822';
+    ctx.notes.push(`skipped ${part.label} (${type}): ${outcome.reason}`);
+  }
+});
+
+export type { FoundIndicator };

@@ -4,43 +4,68 @@
  * A hand-written single-pass scanner rather than a big regex, for two reasons:
  * - boundaries: `999.1.1.1` must yield nothing (a regex happily finds `99.1.1.1` inside it), and
  *   `1.3.6.1.4.1` or `1.2.3.4.5` must yield no 4-part window;
- * - speed and safety: each character is looked at a bounded number of times, so 20 MB of text is
- *   scanned in well under a second and a hostile 100 MB run of `1.1.1.1.1…` cannot hang the worker.
+ * - speed and safety: each character is looked at a bounded number of times, through a lookup
+ *   table, so 20 MB of advisory text takes a fraction of a second and a hostile 100 MB run of
+ *   `1.1.1.1.1…` cannot hang the worker.
  *
- * How: find maximal runs of the characters addresses are made of (`0-9 a-f A-F : .`), then judge
- * each run as a whole — first as IPv6 (when it has two or more colons), else look at its
- * dotted-decimal sub-runs as IPv4 — checking the characters just outside the token.
+ * How: undo defanging and URL wrappers (one pass each), then find maximal runs of the characters
+ * addresses are made of (`0-9 a-f A-F : .`) and judge each run as a whole — first as IPv6 (when it
+ * has two or more colons), else look at its dotted-decimal sub-runs as IPv4 — checking the
+ * characters just outside the token and the word before it (version markers, User-Agent tokens).
+ * Ranges are paired on the fly from consecutive hits on one line.
  */
-import { compareIp, formatCidr, parseCidr, parseIp, rangeToCidrs, type IpVersion } from '../net/ip';
+import { cidrBounds, compareIp, parseCidr, parseIp, parseV4, rangeToCidrs, type IpVersion } from '../net/ip';
+import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { refang } from './refang';
+import { unwrapUrls } from './unwrap';
 
-/** One indicator found in text. */
-export interface FoundIndicator {
-  /** Canonical display value (see `formatCidr`): `1.2.3.4`, `1.2.3.0/24`, `2001:db8::1`. */
-  value: string;
-  version: IpVersion;
-  /** Where it was seen, e.g. "body:line 12", "attachment iocs.csv:line 3"; at most MAX_WHERE entries. */
-  where: string[];
+export { MAX_WHERE, type FoundIndicator } from './indicators';
+
+/** Options for one scan. */
+export interface ScanOptions {
+  /** A finer locator for a line (1-based) of this text: a spreadsheet cell, a PDF page, a STIX object. */
+  locate?: (line: number) => string | undefined;
 }
 
-/** How many places are kept per indicator: enough to explain it, bounded for payload size. */
-export const MAX_WHERE = 5;
-
-interface Hit {
-  start: number;
-  end: number;
-  line: number;
-  value: string;
-  version: IpVersion;
-  /** A single address written without a prefix: only these can be range endpoints. */
-  bare: boolean;
+/** What a scan noticed besides indicators, for notes. */
+export interface ScanStats {
+  /** Runs of address characters too long to be an address (hostile or binary input). */
+  longRuns: number;
+  longestRun: number;
+  firstLongRunLine: number;
 }
+
+/** A run longer than this cannot hold an address; it is still walked (linearly) for sub-runs, and counted. */
+const LONG_RUN = 4096;
 
 const CH_DOT = 46;
 const CH_COLON = 58;
 const CH_SLASH = 47;
 const CH_DASH = 45;
 const CH_NEWLINE = 10;
+
+// Character classes for the main loop. Everything else is 0 and skipped with one table lookup.
+const K_DIGIT = 1;
+const K_HEX = 2;
+const K_COLON = 3;
+const K_DOT = 4;
+const K_NEWLINE = 5;
+const CLASS = new Uint8Array(65536);
+for (let c = 48; c <= 57; c++) CLASS[c] = K_DIGIT;
+for (const c of 'abcdefABCDEF') CLASS[c.charCodeAt(0)] = K_HEX;
+CLASS[CH_COLON] = K_COLON;
+CLASS[CH_DOT] = K_DOT;
+CLASS[CH_NEWLINE] = K_NEWLINE;
+
+/** Words that make the dotted quad after them a version or section number, not an address. */
+const VERSION_MARKERS: readonly string[] = [
+  'version', 'versions', 'ver', 'v', 'build', 'release', 'rev', 'revision', 'firmware', 'fw', 'patch',
+  'oid', 'section', 'sect',
+]; // prettier-ignore
+/** Words that may stand between a marker and the number: "version as 3.1.4.1". */
+const CONNECTORS: readonly string[] = ['as', 'is', 'of', 'number', 'no', 'string', 'was', 'now'];
+/** Markers that may be abbreviated with a dot: "ver. 1.2.3.4". */
+const ABBREVIATED_MARKERS: readonly string[] = ['ver', 'v', 'rev', 'sect', 'fw'];
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -50,9 +75,12 @@ function isHexLetter(c: number): boolean {
   return (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 }
 
-/** Characters an address token can contain. */
-function isRunChar(c: number): boolean {
-  return isDigit(c) || isHexLetter(c) || c === CH_COLON || c === CH_DOT;
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
 }
 
 /**
@@ -70,6 +98,24 @@ function codeAt(t: string, i: number): number {
   return i >= 0 && i < t.length ? t.charCodeAt(i) : -1;
 }
 
+/** True when t[from, to) is, ignoring ASCII case, one of `words` (compared in place: this runs for every hit). */
+function wordIn(t: string, from: number, to: number, words: readonly string[]): boolean {
+  const n = to - from;
+  outer: for (const w of words) {
+    if (w.length !== n) continue;
+    for (let k = 0; k < n; k++) if ((t.charCodeAt(from + k) | 0x20) !== w.charCodeAt(k)) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Index of the last non-blank at or before `i`, skipping at most four blanks (bounded look-back). */
+function blanksBack(t: string, i: number): number {
+  let k = i;
+  while (k >= 0 && i - k < 4 && isBlank(t.charCodeAt(k))) k--;
+  return k;
+}
+
 /** True when the token just before `start` is a URL authority (`//host` or `//user@host`), so a following `/` is a path. */
 function isUrlHost(t: string, start: number): boolean {
   if (codeAt(t, start - 1) === CH_SLASH && codeAt(t, start - 2) === CH_SLASH) return true;
@@ -84,20 +130,44 @@ function isUrlHost(t: string, start: number): boolean {
 }
 
 /**
- * Reads a `/prefix` at `at` (the index of the '/'). Returns the prefix and the index after it, or
- * 'none' when what follows the slash is not a number (a path), or 'bad' when it is a number that
- * cannot be a prefix here (`/33`, `/2024`, `/24abc`) — then the token is dropped rather than guessed.
+ * True when the quad starting at `s` is a version or section number: right after a version marker
+ * ("version 1.2.3.4", "fw: 1.2.3.4", "ver. 1.2.3.4", "§ 1.2.3.4") or a User-Agent product token
+ * ("Chrome/120.0.1.2"). Bounded look-back, so O(1) per token.
  */
-function readPrefix(t: string, at: number, max: number): { prefix: number; end: number } | 'none' | 'bad' {
-  let i = at + 1;
-  while (i < t.length && i - at <= 4 && isDigit(t.charCodeAt(i))) i++;
-  const digits = i - at - 1;
-  if (digits === 0) return 'none';
-  const after = codeAt(t, i);
-  if (isWord(after) || after === CH_SLASH || (after === CH_DOT && isWord(codeAt(t, i + 1)))) return 'bad';
-  const prefix = Number(t.slice(at + 1, i));
-  if (digits > 3 || prefix > max) return 'bad';
-  return { prefix, end: i };
+function afterVersionMarker(t: string, s: number): boolean {
+  // User-Agent product token: "Name/1.2.3.4" where Name starts a word (not a URL path segment).
+  if (codeAt(t, s - 1) === CH_SLASH) {
+    let j = s - 2;
+    while (j >= 0 && s - j < 34 && (isWord(t.charCodeAt(j)) || t.charCodeAt(j) === CH_DASH)) j--;
+    const before = codeAt(t, j);
+    const first = codeAt(t, j + 1);
+    return (
+      j < s - 3 &&
+      isAsciiLetter(first) &&
+      (before === -1 || isBlank(before) || before === 40 || before === 59 || before === 44 || before === 34)
+    );
+  }
+  // "agent-4.2.1.7", "openssl-1.1.1.1": a name joined to the quad by a hyphen is a product version.
+  if (codeAt(t, s - 1) === CH_DASH && isAsciiLetter(codeAt(t, s - 2))) return true;
+  let i = blanksBack(t, s - 1);
+  let sep = -1;
+  const c = codeAt(t, i);
+  if (c === CH_COLON || c === 61 /* = */ || c === 35 /* # */ || c === CH_DOT) {
+    sep = c;
+    i = blanksBack(t, i - 1);
+  }
+  if (codeAt(t, i) === 0xa7 /* § */) return true;
+  for (let words = 0; words < 2; words++) {
+    let j = i;
+    while (j >= 0 && i - j < 12 && isAsciiLetter(t.charCodeAt(j))) j--;
+    if (j === i || isWord(codeAt(t, j))) return false;
+    if (wordIn(t, j + 1, i + 1, sep === CH_DOT ? ABBREVIATED_MARKERS : VERSION_MARKERS)) return true;
+    // "version as 3.1.4.1", "version number 1.2.3.4", "build is 1.2.3.4": one connecting word.
+    if (sep !== -1 || !wordIn(t, j + 1, i + 1, CONNECTORS)) return false;
+    i = blanksBack(t, j);
+    if (i === j) return false;
+  }
+  return false;
 }
 
 /** Prefix length of a contiguous dotted netmask (255.255.255.0 → 24), or undefined. */
@@ -119,56 +189,26 @@ function netmaskPrefix(mask: string): number | undefined {
   return bits;
 }
 
-/** Scanner state: the text, hits so far, and how far the text has been consumed by a token. */
-interface ScanState {
-  t: string;
-  hits: Hit[];
-  /** Index up to which text belongs to an earlier token (a hit, or a malformed CIDR that was dropped). */
-  consumed: number;
-}
-
-/** Result of judging a token: a hit, nothing, or "drop everything up to this index" (malformed CIDR). */
-type Judgement = Hit | { dropUntil: number } | undefined;
-
 /**
- * Tries to read an IPv6 address (optionally with /prefix) from the run [s, e). Handles a labelled
- * start (`IP:2001:db8::1`, `src:2001:db8::1`) and a trailing sentence '.' or ':'.
+ * What follows an address after a '/': a prefix (`/24`), a port (`/8080`, any number above the
+ * address size up to 65535), nothing usable (`/path`), or something that makes the token invalid
+ * (`/24abc`, `/24/`, `/99999`) — then the token is dropped rather than guessed.
  */
-function tryV6(t: string, s: number, e: number, line: number): Judgement {
-  // End: drop trailing dots (sentence end) and then one trailing single colon ("address 2001:db8::1:").
-  let end = e;
-  while (end > s && t.charCodeAt(end - 1) === CH_DOT) end--;
-  if (end > s + 1 && t.charCodeAt(end - 1) === CH_COLON && t.charCodeAt(end - 2) !== CH_COLON) end--;
-  const trimmed = end !== e;
-  if (isWord(codeAt(t, e))) return undefined; // glued to letters, or `…::1.example`
+type AfterSlash = { kind: 'prefix'; prefix: number; end: number } | { kind: 'port'; end: number } | 'none' | 'bad';
 
-  let start = s;
-  if (t.charCodeAt(s) === CH_COLON && t.charCodeAt(s + 1) !== CH_COLON) {
-    start = s + 1; // "IP:2001:db8::1": the run starts at the label's colon
-  } else if (isWord(codeAt(t, s - 1))) {
-    // Glued start: only a label made of letters ending in hex letters ("src:" → run "c:…") may be
-    // skipped. "x2001:db8::1" or "1:2:3:4:5:6:7:8:9" must not yield a shortened address.
-    const firstColon = t.indexOf(':', s);
-    let lettersOnly = firstColon > s;
-    for (let k = s; k < firstColon && lettersOnly; k++) lettersOnly = isHexLetter(t.charCodeAt(k));
-    start = lettersOnly && t.charCodeAt(firstColon + 1) !== CH_COLON ? firstColon + 1 : -1;
-  }
-  if (start < 0 || end - start > 45) return undefined; // longer than any IPv6 text; never slice a huge run
-  const text = t.slice(start, end);
-  if (!/[0-9a-fA-F]/.test(text)) return undefined; // a bare "::" in prose (Foo :: Bar) is not an address
-  if (isMacLike(text)) return undefined;
-  const ip = parseIp(text);
-  if (ip === undefined) return undefined;
-  if (trimmed || codeAt(t, end) !== CH_SLASH) {
-    return { start, end, line, value: ip.address, version: ip.version, bare: true };
-  }
-  // Always up to 128: `::ffff:1.2.3.0/120` is IPv6 syntax even though it canonicalises to IPv4.
-  const p = readPrefix(t, end, 128);
-  if (p === 'none') return { start, end, line, value: ip.address, version: ip.version, bare: true };
-  if (p === 'bad') return { dropUntil: skipNumberish(t, end + 1) };
-  const c = parseCidr(`${text}/${p.prefix}`);
-  if (c === undefined) return { dropUntil: p.end };
-  return { start, end: p.end, line, value: formatCidr(c), version: c.version, bare: false };
+function readAfterSlash(t: string, at: number, max: number): AfterSlash {
+  let i = at + 1;
+  while (i < t.length && i - at <= 6 && isDigit(t.charCodeAt(i))) i++;
+  const digits = i - at - 1;
+  if (digits === 0) return 'none';
+  const after = codeAt(t, i);
+  if (isWord(after) || after === CH_SLASH || (after === CH_DOT && isWord(codeAt(t, i + 1)))) return 'bad';
+  if (digits > 5) return 'bad';
+  const n = Number(t.slice(at + 1, i));
+  if (n <= max) return digits <= 3 ? { kind: 'prefix', prefix: n, end: i } : 'bad';
+  // For IPv6, /129../255 is a mistyped prefix far more often than a port: only real port numbers count.
+  if (max === 128 && n <= 255) return 'bad';
+  return n <= 65535 ? { kind: 'port', end: i } : 'bad';
 }
 
 /** Index after the digits and dots starting at `from` (bounded), for dropping a malformed suffix. */
@@ -180,170 +220,456 @@ function skipNumberish(t: string, from: number): number {
 
 /**
  * EUI-48/EUI-64 written with colons (00:1a:2b:3c:4d:5e:6f:70) parses as IPv6; a real IPv6 address
- * is essentially never written as eight two-digit groups without `::`.
+ * is essentially never written as six or eight two-digit groups without `::`.
  */
 function isMacLike(text: string): boolean {
   return /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5,7}$/.test(text);
 }
 
-/** Reads the four octets of a strict dotted quad in [a, b), or undefined. */
-function readQuad(t: string, a: number, b: number): string | undefined {
-  if (b - a < 7 || b - a > 15) return undefined;
-  const octets: number[] = [];
+/** The 32-bit value of a strict dotted quad in [a, b), or -1. Leading zeros are decimal; 4+ digits are invalid. */
+function readQuad(t: string, a: number, b: number): number {
+  if (b - a < 7 || b - a > 15) return -1;
   let value = 0;
+  let octet = 0;
   let digits = 0;
+  let parts = 0;
   for (let i = a; i <= b; i++) {
     const c = i < b ? t.charCodeAt(i) : CH_DOT;
     if (c === CH_DOT) {
-      if (digits === 0 || value > 255) return undefined;
-      octets.push(value);
-      value = 0;
+      if (digits === 0 || octet > 255) return -1;
+      value = value * 256 + octet;
+      parts++;
+      octet = 0;
       digits = 0;
     } else {
-      if (++digits > 3) return undefined;
-      value = value * 10 + (c - 48);
+      if (++digits > 3) return -1;
+      octet = octet * 10 + (c - 48);
     }
   }
-  return octets.length === 4 ? octets.join('.') : undefined;
+  return parts === 4 ? value : -1;
 }
 
-/** Judges one maximal `[0-9.]` sub-run [a, b) as an IPv4 address or CIDR. */
-function tryV4(t: string, a: number, b: number, line: number): Judgement {
-  let s = a;
-  let e = b;
-  while (s < e && t.charCodeAt(s) === CH_DOT) s++;
-  while (e > s && t.charCodeAt(e - 1) === CH_DOT) e--;
-  // A letter/digit right before or after means the token is part of something bigger: glued to a
-  // word (`x1.2.3.4`, `1.2.3.4abc`), a hostname label (`host.1.2.3.4`), reverse DNS
-  // (`4.3.2.1.in-addr.arpa`). Two or more dots in between are an ellipsis ("and...1.2.3.4"), fine.
-  if (s - a < 2 && isWord(codeAt(t, a - 1))) return undefined;
-  if (b - e < 2 && isWord(codeAt(t, b))) return undefined;
-  const address = readQuad(t, s, e);
-  if (address === undefined) return undefined;
-  const hit: Hit = { start: s, end: e, line, value: address, version: 4, bare: true };
-  if (e !== b || codeAt(t, e) !== CH_SLASH || isUrlHost(t, s)) return hit;
-
-  // "/24" → CIDR; "/255.255.255.0" → netmask; "/path" → just the address.
-  const p = readPrefix(t, e, 32);
-  if (p === 'none') return hit;
-  let prefix: number;
-  let end: number;
-  if (p === 'bad') {
-    const m = skipNumberish(t, e + 1);
-    let me = m;
-    while (me > e + 1 && t.charCodeAt(me - 1) === CH_DOT) me--;
-    const maskPrefix = isWord(codeAt(t, m)) || me - e > 16 ? undefined : netmaskPrefix(t.slice(e + 1, me));
-    if (maskPrefix === undefined) return { dropUntil: m };
-    prefix = maskPrefix;
-    end = me;
-  } else {
-    prefix = p.prefix;
-    end = p.end;
-  }
-  const c = parseCidr(`${address}/${prefix}`);
-  if (c === undefined) return { dropUntil: end };
-  return { start: s, end, line, value: formatCidr(c), version: 4, bare: false };
+function formatV4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** Records a judgement; returns true when it was a hit. */
-function record(state: ScanState, j: Judgement): boolean {
-  if (j === undefined) return false;
-  if ('dropUntil' in j) {
-    state.consumed = Math.max(state.consumed, j.dropUntil);
-    return false;
-  }
-  state.hits.push(j);
-  state.consumed = Math.max(state.consumed, j.end);
-  return true;
-}
-
-/** Scans one maximal run [s, e) of address characters (s already past anything consumed). */
-function scanRun(state: ScanState, s: number, e: number, colons: number, dots: number, line: number): void {
-  const t = state.t;
-  if (colons >= 2 && record(state, tryV6(t, s, e, line))) return;
-  if (dots < 3) return;
-  // Dotted-decimal sub-runs; their neighbours inside the run are hex letters (glue) or ':' (fine: "ip:1.2.3.4").
-  let i = Math.max(s, state.consumed);
-  while (i < e) {
-    const c = t.charCodeAt(i);
-    if (!isDigit(c) && c !== CH_DOT) {
-      i++;
-      continue;
-    }
-    let j = i;
-    let subDots = 0;
-    while (j < e && (isDigit(t.charCodeAt(j)) || t.charCodeAt(j) === CH_DOT)) {
-      if (t.charCodeAt(j) === CH_DOT) subDots++;
-      j++;
-    }
-    if (subDots >= 3) record(state, tryV4(t, i, j, line));
-    i = Math.max(j, state.consumed);
-  }
-}
-
-/** Separator between two range endpoints: optional blanks, a dash (or en dash), optional blanks. */
+/** Separator between two range endpoints: optional blanks, a dash or en dash, optional blanks. */
 function isRangeDash(t: string, from: number, to: number): boolean {
   if (to - from > 16 || to <= from) return false;
   let i = from;
-  while (i < to && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9)) i++;
+  while (i < to && isBlank(t.charCodeAt(i))) i++;
   if (i >= to || (t.charCodeAt(i) !== CH_DASH && t.charCodeAt(i) !== 0x2013)) return false;
   i++;
-  while (i < to && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9)) i++;
+  while (i < to && isBlank(t.charCodeAt(i))) i++;
   return i === to;
 }
 
-/** Last-octet shorthand `10.0.0.1-64` → end address `10.0.0.64`, or undefined. */
-function shorthandEnd(t: string, hit: Hit): string | undefined {
-  if (hit.version !== 4 || codeAt(t, hit.end) !== CH_DASH) return undefined;
-  let i = hit.end + 1;
-  while (i < t.length && i - hit.end <= 4 && isDigit(t.charCodeAt(i))) i++;
-  const digits = i - hit.end - 1;
-  if (digits < 1 || digits > 3) return undefined;
-  const after = codeAt(t, i);
-  if (isWord(after) || after === CH_DASH || (after === CH_DOT && isWord(codeAt(t, i + 1)))) return undefined;
-  const last = Number(t.slice(hit.end + 1, i));
-  const dot = hit.value.lastIndexOf('.');
-  if (last > 255 || last <= Number(hit.value.slice(dot + 1))) return undefined;
-  return `${hit.value.slice(0, dot)}.${last}`;
-}
-
-/** Accumulates indicators, deduplicated by value with merged (bounded) `where` lists, in first-seen order. */
-class Collector {
-  private readonly byValue = new Map<string, FoundIndicator>();
-
-  add(value: string, version: IpVersion, where: string): void {
-    const found = this.byValue.get(value);
-    if (found === undefined) {
-      this.byValue.set(value, { value, version, where: [where] });
-    } else if (found.where.length < MAX_WHERE && !found.where.includes(where)) {
-      found.where.push(where);
-    }
-  }
-
-  addAll(list: readonly FoundIndicator[], wherePrefix = ''): void {
-    for (const f of list) for (const w of f.where) this.add(f.value, f.version, wherePrefix + w);
-  }
-
-  result(): FoundIndicator[] {
-    return [...this.byValue.values()];
-  }
+/** "from <a> to <b>": the separator is " to " and the word before `a` is "from". */
+function isFromTo(t: string, aStart: number, from: number, to: number): boolean {
+  if (to - from > 12 || !/^[ \t]+to[ \t]+$/i.test(t.slice(from, to))) return false;
+  const i = blanksBack(t, aStart - 1);
+  return i < aStart - 1 && i >= 3 && t.slice(i - 3, i + 1).toLowerCase() === 'from' && !isWord(codeAt(t, i - 4));
 }
 
 /**
- * Merges indicator lists (from several parts of one message) into one, deduplicated by value with
- * `where` lists merged and capped at MAX_WHERE.
+ * "from a to b" is also how people describe a connection ("traffic from 10.0.0.5 to 185.1.2.3"), so
+ * it is read as a range only when it is narrow enough to be one: within a /16 (IPv4) or /48 (IPv6).
+ * Dash ranges are explicit and have no such limit.
  */
-export function mergeIndicators(...lists: ReadonlyArray<readonly FoundIndicator[]>): FoundIndicator[] {
-  const c = new Collector();
-  for (const list of lists) c.addAll(list);
-  return c.result();
+function isNarrowRange(a: string, b: string, version: IpVersion): boolean {
+  const shift = version === 4 ? 16n : 80n;
+  return cidrBounds(a).first >> shift === cidrBounds(b).first >> shift;
 }
 
-/** Like {@link mergeIndicators} for one list, with `prefix` put in front of every `where` entry. */
-export function prefixWhere(list: readonly FoundIndicator[], prefix: string): FoundIndicator[] {
-  const c = new Collector();
-  c.addAll(list, prefix);
-  return c.result();
+/** One scan of one text into an IndicatorSet. */
+class Scanner {
+  readonly stats: ScanStats = { longRuns: 0, longestRun: 0, firstLongRunLine: 0 };
+  private line = 1;
+  private lineStart = 0;
+  /** Index up to which text belongs to an earlier token (a hit, or a malformed CIDR that was dropped). */
+  private consumed = 0;
+  // The last bare hit, a candidate start of a range ending at the next hit (prevEnd < 0: none).
+  // Kept as fields rather than an object per hit: a hit is the hot path.
+  private prevStart = 0;
+  private prevEnd = -1;
+  private prevEnd0 = 0;
+  private prevLine = 0;
+  private prevVersion: IpVersion = 4;
+  /** The previous hit's text, or undefined when it is a plain IPv4 address (then `prevV4` holds it). */
+  private prevValue: string | undefined;
+  private prevV4 = -1;
+
+  constructor(
+    private readonly t: string,
+    private readonly set: IndicatorSet,
+    private readonly src: Source,
+    private readonly locate: ((line: number) => string | undefined) | undefined,
+  ) {}
+
+  run(): void {
+    const t = this.t;
+    const n = t.length;
+    let i = 0;
+    while (i < n) {
+      const k = CLASS[t.charCodeAt(i)] as number;
+      if (k === 0) {
+        i++;
+        continue;
+      }
+      if (k === K_NEWLINE) {
+        this.line++;
+        this.lineStart = ++i;
+        continue;
+      }
+      let j = i;
+      let colons = 0;
+      let dots = 0;
+      let hasDigit = false;
+      for (; j < n; j++) {
+        const d = CLASS[t.charCodeAt(j)];
+        if (d === K_DIGIT) hasDigit = true;
+        else if (d === K_DOT) dots++;
+        else if (d === K_COLON) colons++;
+        else if (d !== K_HEX) break;
+      }
+      // Most runs are ordinary words made of hex letters ("face", "added"): skip them cheaply.
+      // A run inside an earlier token (the netmask or prefix a CIDR consumed) is part of that token.
+      if (j > this.consumed && (colons >= 2 || (hasDigit && dots >= 3))) {
+        if (j - i > LONG_RUN) this.noteLongRun(j - i);
+        this.scanRun(Math.max(i, this.consumed), j, colons, dots);
+      }
+      i = j;
+    }
+  }
+
+  private noteLongRun(length: number): void {
+    if (this.stats.longRuns++ === 0) this.stats.firstLongRunLine = this.line;
+    if (length > this.stats.longestRun) this.stats.longestRun = length;
+  }
+
+  /** Scans one maximal run [s, e) of address characters (s already past anything consumed). */
+  private scanRun(s: number, e: number, colons: number, dots: number): void {
+    const t = this.t;
+    // Fewer than seven colons and no "::" can only be IPv6 with an IPv4 tail; clock times
+    // ("04:00:00") and the like are rejected here without slicing or parsing.
+    if (colons >= 2 && (colons >= 7 || dots > 0 || hasDoubleColon(t, s, e)) && this.tryV6(s, e)) return;
+    if (dots < 3) return;
+    // Dotted-decimal sub-runs; their neighbours inside the run are hex letters (glue) or ':' (fine: "ip:1.2.3.4").
+    let i = Math.max(s, this.consumed);
+    while (i < e) {
+      const c = t.charCodeAt(i);
+      if (!isDigit(c) && c !== CH_DOT) {
+        i++;
+        continue;
+      }
+      let j = i;
+      let subDots = 0;
+      while (j < e) {
+        const d = t.charCodeAt(j);
+        if (d === CH_DOT) subDots++;
+        else if (!isDigit(d)) break;
+        j++;
+      }
+      if (subDots >= 3) this.tryV4(i, j);
+      i = Math.max(j, this.consumed);
+    }
+  }
+
+  /** Judges one maximal `[0-9.]` sub-run [a, b) as an IPv4 address or CIDR. */
+  private tryV4(a: number, b: number): void {
+    const t = this.t;
+    let s = a;
+    let e = b;
+    while (s < e && t.charCodeAt(s) === CH_DOT) s++;
+    while (e > s && t.charCodeAt(e - 1) === CH_DOT) e--;
+    // A letter/digit right before or after means the token is part of something bigger: glued to a
+    // word (`x1.2.3.4`, `1.2.3.4abc`), a hostname label (`host.1.2.3.4`), reverse DNS
+    // (`4.3.2.1.in-addr.arpa`). Two or more dots in between are an ellipsis ("and...1.2.3.4"), fine.
+    if (s - a < 2 && isWord(codeAt(t, a - 1))) return;
+    if (b - e < 2 && isWord(codeAt(t, b))) return;
+    const n = readQuad(t, s, e);
+    if (n < 0) return;
+    if (afterVersionMarker(t, s)) {
+      this.consumed = Math.max(this.consumed, e);
+      return;
+    }
+    if (e !== b || codeAt(t, e) !== CH_SLASH || isUrlHost(t, s)) {
+      this.emit(s, e, n, undefined, 4, true, false);
+      return;
+    }
+    // "/24" → CIDR; "/255.255.255.0" → netmask; "/8080" → a port; "/path" → just the address.
+    let prefix: number;
+    let end: number;
+    const afterDigits = skipDigits(t, e + 1);
+    if (afterDigits > e + 1 && codeAt(t, afterDigits) === CH_DOT && isDigit(codeAt(t, afterDigits + 1))) {
+      const m = skipNumberish(t, e + 1);
+      let me = m;
+      while (me > e + 1 && t.charCodeAt(me - 1) === CH_DOT) me--;
+      const maskPrefix = isWord(codeAt(t, m)) || me - e > 16 ? undefined : netmaskPrefix(t.slice(e + 1, me));
+      if (maskPrefix === undefined) {
+        this.consumed = Math.max(this.consumed, m);
+        return;
+      }
+      prefix = maskPrefix;
+      end = me;
+    } else {
+      const p = readAfterSlash(t, e, 32);
+      if (p === 'none') {
+        this.emit(s, e, n, undefined, 4, true, false);
+        return;
+      }
+      if (p === 'bad') {
+        this.consumed = Math.max(this.consumed, skipNumberish(t, e + 1));
+        return;
+      }
+      if (p.kind === 'port') {
+        this.emit(s, p.end, n, undefined, 4, true, false);
+        return;
+      }
+      prefix = p.prefix;
+      end = p.end;
+    }
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    const network = (n & mask) >>> 0;
+    if (prefix === 32) this.emit(s, end, n, undefined, 4, true, false);
+    else this.emit(s, end, -1, `${formatV4(network)}/${prefix}`, 4, false, network !== n);
+  }
+
+  /**
+   * Tries to read an IPv6 address (optionally with /prefix) from the run [s, e). Handles a labelled
+   * start (`IP:2001:db8::1`, `src:2001:db8::1`), the SMTP `IPv6:` tag, and a trailing sentence '.' or ':'.
+   */
+  private tryV6(s: number, e: number): boolean {
+    const t = this.t;
+    // End: drop trailing dots (sentence end) and then one trailing single colon ("address 2001:db8::1:").
+    let end = e;
+    while (end > s && t.charCodeAt(end - 1) === CH_DOT) end--;
+    if (end > s + 1 && t.charCodeAt(end - 1) === CH_COLON && t.charCodeAt(end - 2) !== CH_COLON) end--;
+    const trimmed = end !== e;
+    if (isWord(codeAt(t, e))) return false; // glued to letters, or `…::1.example`
+
+    let start = s;
+    if (t.charCodeAt(s) === CH_COLON && t.charCodeAt(s + 1) !== CH_COLON) {
+      start = s + 1; // "IP:2001:db8::1": the run starts at the label's colon
+    } else if (
+      t.charCodeAt(s) === 54 /* 6 */ &&
+      t.charCodeAt(s + 1) === CH_COLON &&
+      s >= 3 &&
+      t.slice(s - 3, s).toLowerCase() === 'ipv' &&
+      !isWord(codeAt(t, s - 4))
+    ) {
+      start = s + 2; // the SMTP address literal tag: "[IPv6:2001:db8::1]"
+    } else if (isWord(codeAt(t, s - 1))) {
+      // Glued start: only a label made of letters ending in hex letters ("src:" → run "c:…") may be
+      // skipped. "x2001:db8::1" or "1:2:3:4:5:6:7:8:9" must not yield a shortened address.
+      const firstColon = t.indexOf(':', s);
+      let lettersOnly = firstColon > s;
+      for (let k = s; k < firstColon && lettersOnly; k++) lettersOnly = isHexLetter(t.charCodeAt(k));
+      start = lettersOnly && t.charCodeAt(firstColon + 1) !== CH_COLON ? firstColon + 1 : -1;
+    }
+    if (start < 0 || end - start > 45) return false; // longer than any IPv6 text; never slice a huge run
+    const text = t.slice(start, end);
+    if (!/[0-9a-fA-F]/.test(text)) return false; // a bare "::" in prose (Foo :: Bar) is not an address
+    if (isMacLike(text)) return false;
+    const ip = parseIp(text);
+    if (ip === undefined) return false;
+    if (trimmed || codeAt(t, end) !== CH_SLASH || isUrlHost(t, start)) {
+      this.emit(
+        start,
+        end,
+        ip.version === 4 ? (parseV4(ip.address) as number) : -1,
+        ip.address,
+        ip.version,
+        true,
+        false,
+      );
+      return true;
+    }
+    // Always up to 128: `::ffff:1.2.3.0/120` is IPv6 syntax even though it canonicalises to IPv4.
+    const p = readAfterSlash(t, end, 128);
+    if (p === 'none') {
+      this.emit(
+        start,
+        end,
+        ip.version === 4 ? (parseV4(ip.address) as number) : -1,
+        ip.address,
+        ip.version,
+        true,
+        false,
+      );
+      return true;
+    }
+    if (p === 'bad') {
+      this.consumed = Math.max(this.consumed, skipNumberish(t, end + 1));
+      return true;
+    }
+    if (p.kind === 'port') {
+      this.emit(
+        start,
+        p.end,
+        ip.version === 4 ? (parseV4(ip.address) as number) : -1,
+        ip.address,
+        ip.version,
+        true,
+        false,
+      );
+      return true;
+    }
+    const c = parseCidr(`${text}/${p.prefix}`);
+    if (c === undefined) {
+      this.consumed = Math.max(this.consumed, p.end);
+      return true;
+    }
+    const single = c.prefix === (c.version === 4 ? 32 : 128);
+    const v4 = single && c.version === 4 ? (parseV4(c.network) as number) : -1;
+    this.emit(start, p.end, v4, single ? c.network : `${c.network}/${c.prefix}`, c.version, single, c.hostBitsSet);
+    return true;
+  }
+
+  /** Records one sighting. `v4` is the numeric form of a plain IPv4 address (cheap dedup key), else -1. */
+  private add(
+    v4: number,
+    value: string | undefined,
+    version: IpVersion,
+    start: number,
+    end: number,
+    line: number,
+    lineStart: number,
+    derived?: string,
+    hostBitsSet = false,
+  ): void {
+    const at = this.locate === undefined ? undefined : this.locate(line);
+    if (v4 >= 0) this.set.addV4(v4, this.src, line, at, this.t, start, end, lineStart, derived);
+    else
+      this.set.add(value as string, version, this.src, line, at, this.t, start, end, lineStart, derived, hostBitsSet);
+  }
+
+  /**
+   * Records a hit, pairing it with the previous one into a range where the text says so. `v4` is the
+   * numeric form of a single IPv4 address, else -1 (then `value` is the canonical text).
+   */
+  private emit(
+    start: number,
+    end: number,
+    v4: number,
+    value: string | undefined,
+    version: IpVersion,
+    bare: boolean,
+    hostBitsSet: boolean,
+  ): void {
+    const t = this.t;
+    this.consumed = Math.max(this.consumed, end);
+    const line = this.line;
+    const lineStart = this.lineStart;
+    this.add(v4, value, version, start, end, line, lineStart, undefined, hostBitsSet);
+    const hadPrev = this.prevEnd >= 0;
+    this.prevEnd = -1;
+    if (!bare) return;
+    // Range with the previous bare hit on this line: "a-b", "a - b", "a–b", "from a to b".
+    if (hadPrev && this.prevLine === line && this.prevVersion === version) {
+      const a = this.prevStart;
+      const aEnd = this.prevEnd0;
+      if (isRangeDash(t, aEnd, start) || isFromTo(t, a, aEnd, start)) {
+        const first = this.prevValue ?? formatV4(this.prevV4);
+        const last = value ?? formatV4(v4);
+        if (isRangeDash(t, aEnd, start) || isNarrowRange(first, last, version)) {
+          this.addCover(first, last, version, a, end, line, lineStart);
+          return; // this hit is the range's end, not the start of another
+        }
+      }
+    }
+    // Last-octet shorthand: "10.0.0.1-64".
+    if (v4 >= 0 && codeAt(t, end) === CH_DASH) {
+      const shortEnd = this.shorthandEnd(v4, end);
+      if (shortEnd >= 0) {
+        const endIndex = skipDigits(t, end + 1);
+        this.add(shortEnd, undefined, 4, start, endIndex, line, lineStart);
+        this.consumed = Math.max(this.consumed, endIndex);
+        this.addCover(formatV4(v4), formatV4(shortEnd), 4, start, endIndex, line, lineStart);
+        return;
+      }
+    }
+    this.prevStart = start;
+    this.prevEnd = end;
+    this.prevEnd0 = end;
+    this.prevLine = line;
+    this.prevVersion = version;
+    this.prevValue = v4 >= 0 ? undefined : value;
+    this.prevV4 = v4;
+  }
+
+  /** Adds the minimal CIDR cover of first..last (when first < last), marked as derived from the range. */
+  private addCover(
+    first: string,
+    last: string,
+    version: IpVersion,
+    start: number,
+    end: number,
+    line: number,
+    lineStart: number,
+  ): void {
+    if (compareIp(first, last) >= 0) return;
+    const label = `${first}-${last}`;
+    for (const cidr of rangeToCidrs(first, last)) {
+      const v4 = version === 4 && !cidr.includes('/') ? parseV4(cidr) : undefined;
+      this.add(v4 ?? -1, cidr, version, start, end, line, lineStart, label);
+    }
+  }
+
+  /** Last-octet shorthand `10.0.0.1-64` → the end address (numeric), or -1. `end` is the index of the '-'. */
+  private shorthandEnd(v4: number, end: number): number {
+    const t = this.t;
+    let i = end + 1;
+    while (i < t.length && i - end <= 4 && isDigit(t.charCodeAt(i))) i++;
+    const digits = i - end - 1;
+    if (digits < 1 || digits > 3) return -1;
+    const after = codeAt(t, i);
+    if (isWord(after) || after === CH_DASH || (after === CH_DOT && isWord(codeAt(t, i + 1)))) return -1;
+    const last = Number(t.slice(end + 1, i));
+    if (last > 255 || last <= (v4 & 255)) return -1;
+    return (v4 - (v4 & 255) + last) >>> 0;
+  }
+}
+
+/** True when [s, e) contains "::". */
+function hasDoubleColon(t: string, s: number, e: number): boolean {
+  for (let i = s + 1; i < e; i++) if (t.charCodeAt(i) === CH_COLON && t.charCodeAt(i - 1) === CH_COLON) return true;
+  return false;
+}
+
+function skipDigits(t: string, from: number): number {
+  let i = from;
+  while (i < t.length && i - from < 4 && isDigit(t.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Undoes defanging and link wrappers: the text as the scanner reads it. */
+export function prepareText(text: string): string {
+  return unwrapUrls(refang(text));
+}
+
+/**
+ * Scans `text` (refanged and unwrapped first) into `set`, labelling places with `src`. Returns what
+ * the scan noticed besides indicators (very long runs), for the caller's notes.
+ */
+export function scanInto(set: IndicatorSet, text: string, src: Source, opts: ScanOptions = {}): ScanStats {
+  const scanner = new Scanner(prepareText(text), set, src, opts.locate);
+  scanner.run();
+  return scanner.stats;
+}
+
+/** A note for a scan that met runs too long to be addresses, or undefined. */
+export function longRunNote(stats: ScanStats, label: string): string | undefined {
+  if (stats.longRuns === 0) return undefined;
+  return `${label}: ignored ${stats.longRuns} run(s) of digits, dots and colons too long to be addresses (longest ${stats.longestRun.toLocaleString('en-US')} characters, first at line ${stats.firstLongRunLine})`;
+}
+
+/** The part kind of a label: "attachment x.csv" → "attachment", "body" → "body". */
+function sourceOf(label: string): Source {
+  const space = label.indexOf(' ');
+  return space === -1
+    ? { label, part: label }
+    : { label, part: label.slice(0, space), attachment: label.slice(space + 1) };
 }
 
 /**
@@ -351,66 +677,33 @@ export function prefixWhere(list: readonly FoundIndicator[], prefix: string): Fo
  * source ("body", "attachment iocs.csv"); each hit is recorded as "<where>:line <n>".
  *
  * Values are canonical (see `formatCidr`); a CIDR written with host bits set is reported as its
- * network. A range `a-b` / `a - b` (or `a.b.c.d-e`) yields both endpoints and its minimal CIDR
- * cover, never the member addresses. No judgement about blockability is made here.
+ * network and flagged. A range (`a-b`, `a - b`, `a–b`, `a.b.c.d-e`, "from a to b") yields both
+ * endpoints and its minimal CIDR cover marked `derivedFromRange`, never the member addresses.
  */
 export function scanText(text: string, where: string): FoundIndicator[] {
-  const t = refang(text);
-  const n = t.length;
-  const state: ScanState = { t, hits: [], consumed: 0 };
-  const hits = state.hits;
-  let line = 1;
-  let i = 0;
-  while (i < n) {
-    const c = t.charCodeAt(i);
-    if (!isRunChar(c)) {
-      if (c === CH_NEWLINE) line++;
-      i++;
-      continue;
-    }
-    let j = i;
-    let colons = 0;
-    let dots = 0;
-    let hasDigit = false;
-    for (; j < n; j++) {
-      const d = t.charCodeAt(j);
-      if (d === CH_COLON) colons++;
-      else if (d === CH_DOT) dots++;
-      else if (isDigit(d)) hasDigit = true;
-      else if (!isHexLetter(d)) break;
-    }
-    // Most runs are ordinary words made of hex letters ("face", "added"): skip them cheaply.
-    // A run inside an earlier token (the netmask or prefix a CIDR consumed) is part of that token.
-    if (j > state.consumed && (colons >= 2 || (hasDigit && dots >= 3))) {
-      scanRun(state, Math.max(i, state.consumed), j, colons, dots, line);
-    }
-    i = j;
-  }
-
-  const out = new Collector();
-  for (let k = 0; k < hits.length; k++) {
-    const a = hits[k] as Hit;
-    const at = `${where}:line ${a.line}`;
-    out.add(a.value, a.version, at);
-    if (!a.bare) continue;
-    const b = hits[k + 1];
-    let endValue: string | undefined;
-    if (b !== undefined && b.bare && b.version === a.version && b.line === a.line && isRangeDash(t, a.end, b.start)) {
-      endValue = b.value;
-      out.add(b.value, b.version, at);
-      k++; // b is consumed as this range's end, not the start of another
-    } else {
-      endValue = shorthandEnd(t, a);
-      if (endValue !== undefined) out.add(endValue, a.version, at);
-    }
-    if (endValue !== undefined && compareIp(a.value, endValue) < 0) {
-      for (const cidr of rangeToCidrs(a.value, endValue)) out.add(cidr, a.version, at);
-    }
-  }
-  return out.result();
+  const set = new IndicatorSet();
+  scanInto(set, text, sourceOf(where));
+  return set.result();
 }
 
-/** {@link scanText} with the generic label "text". */
+/** Plain-text extraction: {@link scanText} with the generic label "text". */
 export function extractIndicators(text: string): FoundIndicator[] {
   return scanText(text, 'text');
+}
+
+/**
+ * Merges indicator lists (from several parts of one message) into one, deduplicated by value with
+ * places merged and capped.
+ */
+export function mergeIndicators(...lists: ReadonlyArray<readonly FoundIndicator[]>): FoundIndicator[] {
+  const set = new IndicatorSet();
+  for (const list of lists) set.addFound(list);
+  return set.result();
+}
+
+/** Like {@link mergeIndicators} for one list, with `prefix` put in front of every `where` entry. */
+export function prefixWhere(list: readonly FoundIndicator[], prefix: string): FoundIndicator[] {
+  const set = new IndicatorSet();
+  set.addFound(list, prefix);
+  return set.result();
 }

@@ -45,7 +45,7 @@ const MAPPED_PREFIX = 0xffffn << 32n;
 const MAX_V6_TEXT = 45;
 
 /** Parses strict dotted-quad IPv4 into a number; leading zeros are decimal, 4+ digit octets are invalid. */
-function parseV4(text: string): number | undefined {
+export function parseV4(text: string): number | undefined {
   if (text.length < 7 || text.length > 15) return undefined;
   let value = 0;
   let octet = 0;
@@ -106,23 +106,29 @@ function parseGroups(text: string, allowV4Tail: boolean): number[] | undefined {
   return groups;
 }
 
-/** Parses IPv6 text (RFC 4291 §2.2) into a 128-bit integer. Zone ids (`%eth0`) are not accepted. */
-function parseV6(text: string): bigint | undefined {
+/** Parses IPv6 text (RFC 4291 §2.2) into its eight 16-bit groups. Zone ids (`%eth0`) are not accepted. */
+function parseV6Groups(text: string): number[] | undefined {
   if (text.length < 2 || text.length > MAX_V6_TEXT) return undefined;
   const gap = text.indexOf('::');
-  let groups: number[];
   if (gap === -1) {
     const all = parseGroups(text, true);
-    if (all === undefined || all.length !== 8) return undefined;
-    groups = all;
-  } else {
-    if (text.indexOf('::', gap + 1) !== -1) return undefined;
-    const head = parseGroups(text.slice(0, gap), false);
-    const tail = parseGroups(text.slice(gap + 2), true);
-    // `::` stands for at least one zero group, so at most 7 explicit groups may remain.
-    if (head === undefined || tail === undefined || head.length + tail.length > 7) return undefined;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+    return all === undefined || all.length !== 8 ? undefined : all;
   }
+  if (text.indexOf('::', gap + 1) !== -1) return undefined;
+  const head = parseGroups(text.slice(0, gap), false);
+  const tail = parseGroups(text.slice(gap + 2), true);
+  // `::` stands for at least one zero group, so at most 7 explicit groups may remain.
+  if (head === undefined || tail === undefined || head.length + tail.length > 7) return undefined;
+  const groups = head;
+  for (let i = head.length + tail.length; i < 8; i++) groups.push(0);
+  for (const g of tail) groups.push(g);
+  return groups;
+}
+
+/** Parses IPv6 text (RFC 4291 §2.2) into a 128-bit integer. Zone ids (`%eth0`) are not accepted. */
+function parseV6(text: string): bigint | undefined {
+  const groups = parseV6Groups(text);
+  if (groups === undefined) return undefined;
   let value = 0n;
   for (const g of groups) value = (value << 16n) | BigInt(g);
   return value;
@@ -133,9 +139,8 @@ function formatV4(value: bigint): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-function formatV6(value: bigint): string {
-  const groups: number[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
+/** RFC 5952 text of eight 16-bit groups. */
+function formatV6Groups(groups: readonly number[]): string {
   // RFC 5952 §4.2: compress the longest run of 2+ zero groups; on a tie the first one.
   let bestStart = -1;
   let bestLen = 1;
@@ -152,9 +157,23 @@ function formatV6(value: bigint): string {
     }
     i = j;
   }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart === -1) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += (groups[i] as number).toString(16);
+  }
+  return out;
+}
+
+function formatV6(value: bigint): string {
+  const groups: number[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
+  return formatV6Groups(groups);
 }
 
 function formatAddress(version: IpVersion, value: bigint): string {
@@ -207,6 +226,17 @@ function parseNumeric(text: string, mapV4 = true): Numeric | undefined {
 /** Parses a single IP address (no prefix) strictly and returns it in canonical form. */
 export function parseIp(text: string): { version: IpVersion; address: string } | undefined {
   if (text.includes('/')) return undefined;
+  if (text.includes(':')) {
+    // No BigInt on this path: extraction canonicalises every IPv6 token it meets through here.
+    const g = parseV6Groups(text);
+    if (g === undefined) return undefined;
+    if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+      const hi = g[6] as number;
+      const lo = g[7] as number;
+      return { version: 4, address: `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}` };
+    }
+    return { version: 6, address: formatV6Groups(g) };
+  }
   const n = parseNumeric(text);
   if (n === undefined) return undefined;
   return { version: n.version, address: formatAddress(n.version, n.value) };

@@ -8,7 +8,7 @@
  * Sources: https://www.iana.org/assignments/iana-ipv4-special-registry and
  * https://www.iana.org/assignments/iana-ipv6-special-registry, RFC 6890.
  */
-import { cidrBounds, formatCidr, parseCidr, type CidrBounds, type IpVersion } from './ip';
+import { cidrBounds, formatCidr, parseCidr, parseV4, type CidrBounds, type IpVersion } from './ip';
 
 /** One special-purpose range. `description` reads naturally in "is in <description> range <cidr>". */
 export interface SpecialRange {
@@ -97,6 +97,19 @@ function index(table: readonly SpecialRange[]): IndexedRange[] {
 
 const INDEXED: Record<IpVersion, IndexedRange[]> = { 4: index(SPECIAL_RANGES_V4), 6: index(SPECIAL_RANGES_V6) };
 
+/** IPv4 table with plain-number bounds, for the single-address fast path (no BigInt, no parsing twice). */
+const V4_NUMERIC = INDEXED[4].map((r) => ({ first: Number(r.bounds.first), last: Number(r.bounds.last), range: r }));
+
+/** The most specific special range holding the IPv4 address `n`, or undefined. */
+function specialV4(n: number): IndexedRange | undefined {
+  let inside: IndexedRange | undefined;
+  for (const r of V4_NUMERIC) {
+    if (r.first > n) break; // sorted by first address
+    if (n <= r.last && (inside === undefined || r.range.bounds.prefix > inside.bounds.prefix)) inside = r.range;
+  }
+  return inside;
+}
+
 /** A special range hit: `relation` says whether the value lies inside the range or only overlaps it. */
 export interface SpecialRangeHit {
   code: string;
@@ -116,6 +129,12 @@ export interface SpecialRangeHit {
  * one is reported.
  */
 export function specialRangeOf(value: string): SpecialRangeHit | undefined {
+  const v4 = parseV4(value);
+  if (v4 !== undefined) {
+    // Fast path for the common case, a single IPv4 address: extraction calls this for every value found.
+    const r = specialV4(v4);
+    return r && { code: r.code, range: r.display, description: r.description, rfc: r.rfc, relation: 'inside' };
+  }
   const parsed = parseCidr(value);
   if (parsed === undefined) return undefined;
   const q = cidrBounds(parsed);
@@ -140,6 +159,18 @@ export function specialRangeOf(value: string): SpecialRangeHit | undefined {
   };
 }
 
+/**
+ * {@link blockability} of a single IPv4 address given as its 32-bit value: the fast path for
+ * extraction, which judges every address it finds. A single address can only be refused for lying
+ * in a special range.
+ */
+export function blockabilityOfV4(v4: number): Blockability {
+  const r = specialV4(v4);
+  if (r === undefined) return { blockable: true };
+  const display = `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
+  return { blockable: false, code: r.code, reason: specialReason(display, 'is in', { ...r, range: r.display }) };
+}
+
 /** Why a value may or may not be put in a WAF IP set. */
 export type Blockability = { blockable: true } | { blockable: false; code: string; reason: string };
 
@@ -156,6 +187,8 @@ export interface BlockabilityOptions {
  * carries a sentence an operator can act on.
  */
 export function blockability(value: string, opts: BlockabilityOptions = {}): Blockability {
+  const v4 = parseV4(value);
+  if (v4 !== undefined && (opts.minPrefixV4 === undefined || opts.minPrefixV4 <= 32)) return blockabilityOfV4(v4);
   const parsed = parseCidr(value);
   if (parsed === undefined) {
     return { blockable: false, code: 'invalid', reason: `${JSON.stringify(value)} is not an IP address or CIDR` };
@@ -179,12 +212,15 @@ export function blockability(value: string, opts: BlockabilityOptions = {}): Blo
   }
   const hit = specialRangeOf(display);
   if (hit !== undefined) {
-    const verb = hit.relation === 'inside' ? 'is in' : 'overlaps';
     return {
       blockable: false,
       code: hit.code,
-      reason: `${display} ${verb} ${hit.description} range ${hit.range} (${hit.rfc}); mail2waf never blocks special-purpose addresses`,
+      reason: specialReason(display, hit.relation === 'inside' ? 'is in' : 'overlaps', hit),
     };
   }
   return { blockable: true };
+}
+
+function specialReason(display: string, verb: string, r: { description: string; range: string; rfc: string }): string {
+  return `${display} ${verb} ${r.description} range ${r.range} (${r.rfc}); mail2waf never blocks special-purpose addresses`;
 }

@@ -45,6 +45,14 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
       'Refused',
       block.refused.map((r) => `${r.value} — ${r.code}: ${r.reason}`),
     ),
+    ...Object.entries(result.blocks ?? {})
+      .slice(1)
+      .flatMap(([name, b]) => [
+        `Target ${name}: ${b.added.length} ${verb}, ${b.alreadyPresent.length} already blocked, ${b.refused.length} refused`,
+        ...b.added.map((v) => `  ${v}`),
+        ...b.refused.map((r) => `  refused ${r.value} — ${r.code}: ${r.reason}`),
+        '',
+      ]),
     ...list(
       'Messages processed',
       processed.map(

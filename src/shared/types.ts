@@ -228,7 +228,10 @@ export interface MessageAnalysis {
 }
 
 export interface SweepInput {
+  /** The primary target (its result is `block` in the sweep result). */
   target: TargetRef;
+  /** All targets to block into, primary first; absent means just `target`. */
+  targets?: TargetRef[];
   mailbox: string;
   /** Upper bound on messages per sweep; the rest wait for the next one. */
   maxMessages?: number;
@@ -257,6 +260,8 @@ export interface SweepResult {
   dryRun: boolean;
   messages: SweepMessageOutcome[];
   block?: BlockResult;
+  /** Per target, when a sweep blocks into more than one. */
+  blocks?: Record<string, BlockResult>;
   approval?: ApprovalState;
   /** What a rejected or timed-out approval kept out of WAF (bounded list). */
   notBlocked?: string[];

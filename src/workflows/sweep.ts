@@ -9,6 +9,7 @@ import { applyBlock, emptyBlocklistState } from '../policy/blocklist';
 import { checkGuardrails } from '../policy/guardrails';
 import { approvalQuery, approveSignal, rejectSignal } from '../shared/messages';
 import type {
+  TargetRef,
   ApprovalDecision,
   ApprovalState,
   BlockCandidate,
@@ -93,11 +94,11 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
     );
 
   // Sends candidates to the blocklist in bounded chunks; `preview` asks what would happen without changing it.
-  const submit = async (preview: boolean): Promise<BlockResult> => {
+  const submitTo = async (target: TargetRef, preview: boolean): Promise<BlockResult> => {
     const merged: BlockResult = { added: [], alreadyPresent: [], refused: [], synced: true };
     for (let i = 0; i < candidates.length; i += BLOCK_CHUNK) {
       const part = await blocklist.recordBlocks({
-        target: input.target,
+        target,
         request: {
           requestId: `${sweepId}:${info.runId}:${preview ? 'preview:' : ''}${i / BLOCK_CHUNK}`,
           candidates: candidates.slice(i, i + BLOCK_CHUNK),
@@ -115,6 +116,13 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
     }
     return merged;
   };
+  // Every target gets the same candidates; each blocklist judges them under its own policy and capacity.
+  const targets = input.targets?.length ? input.targets : [input.target];
+  const blocks: Record<string, BlockResult> = {};
+  const submit = async (preview: boolean): Promise<BlockResult> => {
+    for (const target of targets) blocks[target.name] = await submitTo(target, preview);
+    return blocks[targets[0]!.name]!;
+  };
 
   let block: BlockResult | undefined;
   let notBlocked: string[] | undefined;
@@ -126,8 +134,12 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
       if (dryRun) {
         block = preview;
       } else {
+        // The run is held when it would go over the limits of any target.
         const verdict = input.guardrails
-          ? checkGuardrails(preview.added.length, preview.sizeBefore ?? 0, input.guardrails)
+          ? (targets
+              .map((t) => blocks[t.name]!)
+              .map((b) => checkGuardrails(b.added.length, b.sizeBefore ?? 0, input.guardrails!))
+              .find((v) => v.hold) ?? ({ hold: false } as const))
           : ({ hold: false } as const);
         if (verdict.hold && input.guardrails) {
           approval = { status: 'waiting', heldBecause: { code: verdict.code, reason: verdict.reason } };
@@ -177,6 +189,7 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   }));
 
   const result: SweepResult = { sweepId, mailbox: input.mailbox, dryRun, messages, block, approval, notBlocked };
+  if (targets.length > 1 && block) result.blocks = blocks;
   if (messages.length === 0) return result;
 
   const sent = await smtp.sendReport({ sweepId, runId: info.runId, result });

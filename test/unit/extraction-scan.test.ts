@@ -1,7 +1,16 @@
-import { extractIndicators, MAX_WHERE, mergeIndicators, prefixWhere, scanText } from '../../src/extraction/scan';
+import {
+  extractIndicators,
+  MAX_WHERE,
+  mergeIndicators,
+  prefixWhere,
+  scanText,
+  type FoundIndicator,
+} from '../../src/extraction/scan';
 
 /** Just the values, in first-seen order. */
 const values = (text: string): string[] => scanText(text, 't').map((f) => f.value);
+/** The fields the sweep carries. */
+const core = (list: FoundIndicator[]) => list.map((f) => ({ value: f.value, version: f.version, where: f.where }));
 
 describe('scanText: IPv4', () => {
   test.each([
@@ -35,7 +44,7 @@ describe('scanText: IPv4', () => {
     ['three parts', '1.2.3 and 10.0.0'],
     ['empty part', '1..2.3.4 1.2..3.4'],
     ['a decimal number', '3.14159 and 2024.01.02'],
-    ['invalid prefix is not guessed', '1.2.3.4/33 1.2.3.4/2024 1.2.3.4/24abc'],
+    ['invalid prefix is not guessed', '1.2.3.4/24abc 1.2.3.4/24/ 1.2.3.4/99999'],
   ])('%s: nothing', (_name, text) => {
     expect(values(text)).toEqual([]);
   });
@@ -92,6 +101,12 @@ describe('scanText: CIDR', () => {
   test('an invalid netmask or prefix yields nothing', () => {
     expect(values('1.2.3.4/255.0.255.0')).toEqual([]);
     expect(values('2001:db8::/129')).toEqual([]);
+  });
+
+  test('a number above the address size after the slash is a port: the address is taken', () => {
+    expect(values('1.2.3.4/33 5.6.7.8/8080')).toEqual(['1.2.3.4', '5.6.7.8']);
+    expect(values('2001:db8::1/8443')).toEqual(['2001:db8::1']);
+    expect(values('1.2.3.4/65536')).toEqual([]);
   });
 });
 
@@ -174,7 +189,7 @@ describe('scanText: ranges', () => {
 describe('scanText: where and dedup', () => {
   test('where is "<label>:line <n>"', () => {
     const found = scanText('first\n\n1.2.3.4\nx 5.6.7.8', 'attachment iocs.csv');
-    expect(found).toEqual([
+    expect(core(found)).toEqual([
       { value: '1.2.3.4', version: 4, where: ['attachment iocs.csv:line 3'] },
       { value: '5.6.7.8', version: 4, where: ['attachment iocs.csv:line 4'] },
     ]);
@@ -186,7 +201,7 @@ describe('scanText: where and dedup', () => {
 
   test('duplicates merge by canonical value, keeping distinct places', () => {
     const found = scanText('1.2.3.4\n001.002.003.004\n::ffff:1.2.3.4 and 1.2.3.4/32\n1.2.3.4', 'body');
-    expect(found).toEqual([
+    expect(core(found)).toEqual([
       { value: '1.2.3.4', version: 4, where: ['body:line 1', 'body:line 2', 'body:line 3', 'body:line 4'] },
     ]);
   });
@@ -202,13 +217,13 @@ describe('scanText: where and dedup', () => {
   });
 
   test('extractIndicators labels with "text"', () => {
-    expect(extractIndicators('\n9.9.9.9')).toEqual([{ value: '9.9.9.9', version: 4, where: ['text:line 2'] }]);
+    expect(core(extractIndicators('\n9.9.9.9'))).toEqual([{ value: '9.9.9.9', version: 4, where: ['text:line 2'] }]);
   });
 
   test('mergeIndicators and prefixWhere combine lists from several parts', () => {
     const a = scanText('1.2.3.4', 'body');
     const b = scanText('x\n1.2.3.4\n5.6.7.8', 'html');
-    expect(mergeIndicators(a, b)).toEqual([
+    expect(core(mergeIndicators(a, b))).toEqual([
       { value: '1.2.3.4', version: 4, where: ['body:line 1', 'html:line 2'] },
       { value: '5.6.7.8', version: 4, where: ['html:line 3'] },
     ]);

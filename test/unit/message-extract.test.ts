@@ -1,4 +1,5 @@
 import { extractFromMessage } from '../../src/extraction/message';
+import type { FoundIndicator } from '../../src/extraction/scan';
 
 /** Joins lines with CRLF, as on the wire. */
 const crlf = (...lines: string[]): string => lines.join('\r\n');
@@ -18,6 +19,9 @@ const HEADERS = [
 ];
 
 const values = (r: { indicators: { value: string }[] }): string[] => r.indicators.map((i) => i.value);
+/** The fields the sweep carries. */
+const core = (r: { indicators: FoundIndicator[] }) =>
+  r.indicators.map((f) => ({ value: f.value, version: f.version, where: f.where }));
 
 describe('extractFromMessage: content', () => {
   test('multipart with a text body and a CSV attachment; Received headers are not scanned', async () => {
@@ -43,7 +47,7 @@ describe('extractFromMessage: content', () => {
     );
     const r = await extractFromMessage(raw);
     expect(r.ok).toBe(true);
-    expect(r.indicators).toEqual([
+    expect(core(r)).toEqual([
       { value: '185.220.101.7', version: 4, where: ['body:line 2', 'attachment iocs.csv:line 4'] },
       { value: '45.133.1.0/24', version: 4, where: ['attachment iocs.csv:line 2'] },
       { value: '91.92.240.10', version: 4, where: ['attachment iocs.csv:line 3'] },
@@ -101,7 +105,7 @@ describe('extractFromMessage: content', () => {
       '--XYZ--',
     );
     const r = await extractFromMessage(raw);
-    expect(r.indicators).toEqual([
+    expect(core(r)).toEqual([
       { value: '2a0e:97c0:3e3::10', version: 6, where: ['attachment list.txt:line 2'] },
       { value: '9.8.7.6', version: 4, where: ['attachment list.txt:line 3'] },
     ]);
@@ -125,7 +129,7 @@ describe('extractFromMessage: content', () => {
       '--alt--',
     );
     const r = await extractFromMessage(raw);
-    expect(r.indicators).toEqual([
+    expect(core(r)).toEqual([
       { value: '1.2.3.4', version: 4, where: ['body:line 1', 'html:line 1'] },
       { value: '5.6.7.8', version: 4, where: ['html:line 2'] },
       { value: '9.9.9.9', version: 4, where: ['html:line 5'] }, // link targets follow a blank line
@@ -135,7 +139,7 @@ describe('extractFromMessage: content', () => {
   test('HTML-only message is scanned once, as html', async () => {
     const raw = crlf(...HEADERS, 'Content-Type: text/html', '', '<div>7.7.7.7</div>');
     const r = await extractFromMessage(raw);
-    expect(r.indicators).toEqual([{ value: '7.7.7.7', version: 4, where: ['html:line 1'] }]);
+    expect(core(r)).toEqual([{ value: '7.7.7.7', version: 4, where: ['html:line 1'] }]);
   });
 
   test('JSON, TSV and HTML attachments are scanned; unsupported types are skipped with a note', async () => {
@@ -173,7 +177,7 @@ describe('extractFromMessage: content', () => {
     const r = await extractFromMessage(raw);
     expect(r.ok).toBe(true);
     expect(r.indicators.map((i) => [i.value, i.where[0]])).toEqual([
-      ['11.22.33.44', 'attachment bundle.json:line 1'],
+      ['11.22.33.44', 'attachment bundle.json:objects[0] pattern'],
       ['12.23.34.45', 'attachment x.tsv:line 1'],
       ['13.24.35.46', 'attachment report.html:line 1'],
     ]);
@@ -230,7 +234,7 @@ describe('extractFromMessage: content', () => {
       '--m--',
     );
     const r = await extractFromMessage(raw);
-    expect(r.indicators).toEqual([{ value: '77.88.99.11', version: 4, where: ['attachment phish.eml > body:line 1'] }]);
+    expect(core(r)).toEqual([{ value: '77.88.99.11', version: 4, where: ['attachment phish.eml > body:line 1'] }]);
   });
 
   test('UTF-16 CSV attachment (BOM) is decoded', async () => {
@@ -248,7 +252,7 @@ describe('extractFromMessage: content', () => {
       '--m--',
     );
     const r = await extractFromMessage(raw);
-    expect(r.indicators).toEqual([{ value: '31.41.59.26', version: 4, where: ['attachment excel.csv:line 2'] }]);
+    expect(core(r)).toEqual([{ value: '31.41.59.26', version: 4, where: ['attachment excel.csv:line 2'] }]);
   });
 
   test('bounce status parts are not scanned (they name our own MTAs)', async () => {

@@ -1,0 +1,97 @@
+/**
+ * One engine, one process: reads the corpus directory, warms up, then times one pass over every
+ * document and prints a JSON line with the figures and the values found. Run by bench/extract.ts,
+ * so each engine's peak RSS is its own.
+ *
+ *   node --import tsx bench/engine.ts <mail2waf|ioc-extractor> <corpus-dir> [fixtures-dir]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { extractFromFile } from '../src/extraction/file';
+import { pdfToText } from '../src/extraction/pdf';
+import { xlsxToText } from '../src/extraction/xlsx';
+import { readZip } from '../src/extraction/zip';
+import { formatCidr, parseCidr } from '../src/net/ip';
+
+type Engine = (name: string, bytes: Buffer) => Promise<string[]>;
+
+const ours: Engine = async (name, bytes) => {
+  const r = await extractFromFile(name, bytes, { maxPartBytes: 64 * 1024 * 1024, maxIndicators: 10_000_000 });
+  return r.indicators.map((i) => i.value);
+};
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ioc = require('ioc-extractor') as {
+  partialExtractIOC(s: string, only: string[], o: { refang: boolean }): { ipv4s?: string[]; ipv6s?: string[] };
+};
+
+/** The peer as its users call it: IPv4 and IPv6 only, refang on. Values canonicalised where they parse. */
+const peer: Engine = async (_name, bytes) => {
+  const r = ioc.partialExtractIOC(bytes.toString('utf8'), ['ipv4s', 'ipv6s'], { refang: true });
+  return [...(r.ipv4s ?? []), ...(r.ipv6s ?? [])];
+};
+
+function canonical(v: string): string {
+  const c = parseCidr(v);
+  return c === undefined ? v : formatCidr(c);
+}
+
+/** Text a peer without format readers can be given for a binary fixture: what our readers extract. */
+async function textFor(name: string, bytes: Buffer): Promise<Buffer> {
+  const limits = { maxEntries: 1000, maxEntryBytes: 64 << 20, maxTotalBytes: 64 << 20, maxRatio: 1000 };
+  if (name.endsWith('.pdf')) {
+    const pdf = await pdfToText(bytes, { maxPages: 500, timeoutMs: 30_000, maxChars: 64 << 20, maxHeapMb: 512 });
+    return Buffer.from(typeof pdf === 'string' ? '' : pdf.pages.join('\n'));
+  }
+  if (name.endsWith('.xlsx')) {
+    const x = await xlsxToText(bytes, limits);
+    return Buffer.from(typeof x === 'string' ? '' : x.text);
+  }
+  if (name.endsWith('.zip')) {
+    const z = await readZip(bytes, limits);
+    return Buffer.concat(z.entries.flatMap((e) => (e.content ? [e.content, Buffer.from('\n')] : [])));
+  }
+  return bytes;
+}
+
+async function main(): Promise<void> {
+  const [which, dir, fixturesDir] = process.argv.slice(2);
+  if ((which !== 'mail2waf' && which !== 'ioc-extractor') || dir === undefined) {
+    throw new Error('usage: engine.ts <mail2waf|ioc-extractor> <corpus-dir> [fixtures-dir]');
+  }
+  const engine = which === 'mail2waf' ? ours : peer;
+  const names = readdirSync(dir)
+    .filter((n) => !n.endsWith('.truth.json'))
+    .sort();
+  const docs = names.map((n) => ({ name: n, bytes: readFileSync(join(dir, n)) }));
+  // Warm-up on the first documents of each format, untimed: both engines get the same JIT head start.
+  for (const d of docs.slice(0, 10)) await engine(d.name, d.bytes);
+  const found: Record<string, string[]> = {};
+  let bytes = 0;
+  const started = process.hrtime.bigint();
+  for (const d of docs) {
+    found[d.name] = await engine(d.name, d.bytes);
+    bytes += d.bytes.length;
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  // Peak RSS of the corpus pass, before the fixtures (a PDF fixture starts a reader thread).
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  for (const k of Object.keys(found)) found[k] = [...new Set((found[k] ?? []).map(canonical))];
+
+  let fixtures: Record<string, string[]> | undefined;
+  if (fixturesDir !== undefined) {
+    const labels = JSON.parse(readFileSync(join(fixturesDir, 'labels.json'), 'utf8')) as Record<string, string[]>;
+    fixtures = {};
+    for (const name of Object.keys(labels)) {
+      const raw = readFileSync(join(fixturesDir, name));
+      const input = which === 'mail2waf' ? raw : await textFor(name, raw);
+      fixtures[name] = [...new Set((await engine(name, input)).map(canonical))];
+    }
+  }
+  process.stdout.write(`${JSON.stringify({ engine: which, bytes, ms, maxRssMb, found, fixtures })}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:extract`: mail2waf's extraction against the npm package ioc-extractor (refang on),
+ * on the same deterministic ~20 MB corpus, in one run. Each engine runs in its own child process,
+ * pinned to the same CPU core when `taskset` is available, so throughput and peak RSS are its own.
+ *
+ * Prints, per engine: MB/s, values found, values invented (not planted), planted values missed,
+ * peak RSS, and the throughput ratio; then precision and recall on the labelled fixtures
+ * (test/fixtures/advisories). Exit code 1 when mail2waf misses its targets (≥ 5× the peer's
+ * throughput, nothing invented, nothing planted missed), so CI can run it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildCorpus } from './corpus';
+
+interface EngineRun {
+  engine: string;
+  bytes: number;
+  ms: number;
+  maxRssMb: number;
+  found: Record<string, string[]>;
+  fixtures?: Record<string, string[]>;
+}
+
+const root = resolve(__dirname, '..');
+const fixturesDir = join(root, 'test', 'fixtures', 'advisories');
+
+function hasTaskset(): boolean {
+  return process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+
+function runEngine(engine: string, dir: string, core: number | undefined): EngineRun {
+  const node = [process.execPath, '--import', 'tsx', join(__dirname, 'engine.ts'), engine, dir, fixturesDir];
+  const [cmd, ...args] = core === undefined ? node : ['taskset', '-c', String(core), ...node];
+  const r = spawnSync(cmd as string, args, { cwd: root, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${engine} failed (exit ${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as EngineRun;
+}
+
+function pct(n: number): string {
+  return `${(n * 100).toFixed(1)}%`;
+}
+
+function main(): void {
+  const started = Date.now();
+  const docs = buildCorpus();
+  const dir = mkdtempSync(join(tmpdir(), 'mail2waf-bench-'));
+  let bytes = 0;
+  let plantedCount = 0;
+  let derivedCount = 0;
+  for (const d of docs) {
+    writeFileSync(join(dir, d.name), d.text);
+    bytes += Buffer.byteLength(d.text);
+    plantedCount += d.planted.size;
+    derivedCount += d.derived.size;
+  }
+  const core = hasTaskset() ? cpus().length - 1 : undefined;
+  console.log(
+    `corpus: ${docs.length} documents, ${(bytes / 1e6).toFixed(1)} MB, ${plantedCount} planted values ` +
+      `(+${derivedCount} range covers), built in ${Date.now() - started} ms; ` +
+      (core === undefined ? 'not pinned (no taskset)' : `both engines pinned to CPU ${core}`),
+  );
+
+  const runs = ['mail2waf', 'ioc-extractor'].map((e) => runEngine(e, dir, core));
+  rmSync(dir, { recursive: true, force: true });
+
+  const rows: string[][] = [
+    ['engine', 'MB/s', 'values found', 'invented', 'missed planted', 'missed range covers', 'peak RSS'],
+  ];
+  const score: Record<string, { mbps: number; invented: number; missed: number }> = {};
+  for (const run of runs) {
+    let found = 0;
+    let invented = 0;
+    let missed = 0;
+    let missedDerived = 0;
+    const examples: string[] = [];
+    for (const d of docs) {
+      const got = new Set(run.found[d.name] ?? []);
+      found += got.size;
+      for (const v of got) {
+        if (!d.planted.has(v) && !d.derived.has(v)) {
+          invented++;
+          if (examples.length < 5) examples.push(v);
+        }
+      }
+      for (const v of d.planted) if (!got.has(v)) missed++;
+      for (const v of d.derived) if (!got.has(v)) missedDerived++;
+    }
+    const mbps = run.bytes / 1e6 / (run.ms / 1000);
+    score[run.engine] = { mbps, invented, missed };
+    rows.push([
+      run.engine,
+      mbps.toFixed(1),
+      String(found),
+      `${invented}${examples.length ? ` (e.g. ${examples.join(', ')})` : ''}`,
+      String(missed),
+      String(missedDerived),
+      `${run.maxRssMb.toFixed(0)} MB`,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
+  const ours = score['mail2waf']!;
+  const peer = score['ioc-extractor']!;
+  const ratio = ours.mbps / peer.mbps;
+  console.log(`throughput ratio mail2waf / ioc-extractor: ${ratio.toFixed(1)}x`);
+
+  // Precision and recall on the labelled fixtures (pairs of file and value).
+  const labels = JSON.parse(readFileSync(join(fixturesDir, 'labels.json'), 'utf8')) as Record<string, string[]>;
+  console.log(
+    'labelled fixtures (test/fixtures/advisories; the peer gets the text our readers extract from PDF, XLSX and zip):',
+  );
+  for (const run of runs) {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    const wrong: string[] = [];
+    for (const [name, want] of Object.entries(labels)) {
+      const got = new Set(run.fixtures?.[name] ?? []);
+      for (const v of got) {
+        if (want.includes(v)) tp++;
+        else {
+          fp++;
+          if (wrong.length < 6) wrong.push(`+${v}`);
+        }
+      }
+      for (const v of want) {
+        if (!got.has(v)) {
+          fn++;
+          if (wrong.length < 12) wrong.push(`-${v}`);
+        }
+      }
+    }
+    console.log(
+      `  ${run.engine.padEnd(13)} precision ${pct(tp / Math.max(1, tp + fp))}  recall ${pct(tp / Math.max(1, tp + fn))}` +
+        `  (${tp} right, ${fp} invented, ${fn} missed${wrong.length ? `: ${wrong.join(' ')}` : ''})`,
+    );
+  }
+  console.log('command: npm run bench:extract');
+  const ok = ratio >= 5 && ours.invented === 0 && ours.missed === 0;
+  if (!ok) console.log('TARGET MISSED: mail2waf must be ≥5× the peer, invent nothing and miss nothing planted');
+  process.exitCode = ok ? 0 : 1;
+}
+
+main();

@@ -1,0 +1,71 @@
+/**
+ * Sees through the link wrappers of forwarded mail and URL encoding, so the host inside is scanned.
+ *
+ * A reported phish usually arrives with every link rewritten by the recipient's mail gateway:
+ * - Microsoft Defender Safe Links: `https://eur01.safelinks.protection.outlook.com/?url=http%3A%2F%2F1.2.3.4%2Fx&data=…`
+ * - Proofpoint URL Defense v1/v2: `https://urldefense.proofpoint.com/v2/url?u=http-3A__1.2.3.4_login&d=…`
+ * - Proofpoint URL Defense v3: `https://urldefense.com/v3/__http://1.2.3.4/login__;!!…`
+ * and query strings carry URLs percent-encoded (`?next=http%3A%2F%2F1.2.3.4%2F`). Without unwrapping,
+ * `%2F1.2.3.4` or `__1.2.3.4_login` glue the address to a word and it is (rightly) not taken.
+ *
+ * Each step runs only when a cheap `indexOf` says it can match, and every pattern has bounded
+ * repetition, so ordinary text pays nothing and hostile text stays linear. Newlines are never
+ * introduced (`%0A` is not decoded), so line numbers stay valid.
+ */
+
+// Only the characters that shape a URL's authority are decoded: enough to expose a host, and no
+// control characters or line breaks. `%25` (an encoded '%') is undone first, so double-encoded
+// wrappers (a Safe Link around a URL Defense link) come out too.
+const DOUBLE_PERCENT = /%25(?=2[3EFef6]|3[ABDFabdf]|40|5[BDbd])/g;
+const PERCENT = /%(2[3EFef6]|3[ABDFabdf]|40|5[BDbd])/g;
+const URLDEFENSE_V2 = /https?:\/\/urldefense\.proofpoint\.com\/v2\/url\?u=([A-Za-z0-9\-_.~]{1,4096})/gi;
+const URLDEFENSE_V3 =
+  /https?:\/\/urldefense(?:\.proofpoint)?\.com\/v3\/__([^\n]{1,4096}?)__;([A-Za-z0-9\-_=]{0,4096})!/gi;
+// URL Defense v3 encodes runs of replaced characters as `**X`, X giving the run length.
+const V3_RUN_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function percentChar(hex: string): string {
+  return String.fromCharCode(parseInt(hex, 16));
+}
+
+/** URL Defense v2 encodes '%' as '-' and '/' as '_': `http-3A__1.2.3.4_x` is `http://1.2.3.4/x`. */
+function decodeV2(u: string): string {
+  return u.replace(/_/g, '/').replace(/-([0-9A-Fa-f]{2})/g, (_m, hex: string) => percentChar(hex));
+}
+
+/**
+ * URL Defense v3 replaces some characters of the URL with `*` and lists them, base64url-encoded,
+ * after `__;`. Undoing it needs those bytes; a malformed list leaves the `*` in place (the host is
+ * almost never one of the replaced characters, so the address is still found).
+ */
+function decodeV3(url: string, encoded: string): string {
+  let replacements: string[];
+  try {
+    replacements = [...Buffer.from(encoded, 'base64url').toString('utf8')];
+  } catch {
+    return url;
+  }
+  let next = 0;
+  return url.replace(/\*\*([A-Za-z0-9\-_])|\*/g, (m: string, runChar: string | undefined) => {
+    const length = runChar === undefined ? 1 : V3_RUN_ALPHABET.indexOf(runChar) + 2;
+    if (next + length > replacements.length) return m;
+    const out = replacements.slice(next, next + length).join('');
+    next += length;
+    return out;
+  });
+}
+
+/** Returns `text` with Safe Links / URL Defense wrappers replaced by their target and URL-shaping percent-escapes decoded. */
+export function unwrapUrls(text: string): string {
+  let t = text;
+  if (t.includes('urldefense')) {
+    t = t.replace(URLDEFENSE_V3, (_m, url: string, enc: string) => ` ${decodeV3(url, enc)} `);
+    t = t.replace(URLDEFENSE_V2, (_m, u: string) => ` ${decodeV2(u)}`);
+  }
+  if (t.includes('%')) {
+    t = t.replace(DOUBLE_PERCENT, '%');
+    // Safe Links (`?url=`), URL Defense v1 (`?u=`) and any query-string URL: plain percent-encoding.
+    t = t.replace(PERCENT, (_m, hex: string) => percentChar(hex));
+  }
+  return t;
+}
