@@ -328,10 +328,41 @@ export function rangeToCidrs(start: string, end: string): string[] {
   if (compareIp(start, end) > 0) throw new Error(`range start ${start} is after its end ${end}`);
   const s = parseNumeric(start) as Numeric;
   const e = parseNumeric(end) as Numeric;
-  const version = s.version;
+  return coverRange(s.version, s.value, e.value);
+}
+
+/**
+ * The minimal CIDR cover of a set of addresses and networks of one or both IP versions: contained networks
+ * disappear into the ones that contain them, adjacent ones merge where they align. The result covers exactly
+ * the same addresses, no more (canonical display strings, IPv4 first, in address order).
+ */
+export function aggregateCidrs(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const version of [4, 6] as const) {
+    const spans = values
+      .map((v) => cidrBounds(v))
+      .filter((b) => b.version === version)
+      .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    let cur: { first: bigint; last: bigint } | undefined;
+    for (const b of spans) {
+      if (cur && b.first <= cur.last + 1n) {
+        if (b.last > cur.last) cur.last = b.last;
+        continue;
+      }
+      if (cur) out.push(...coverRange(version, cur.first, cur.last));
+      cur = { first: b.first, last: b.last };
+    }
+    if (cur) out.push(...coverRange(version, cur.first, cur.last));
+  }
+  return out;
+}
+
+/** Largest aligned blocks from `first` to `last` inclusive: the minimal CIDR cover of one range. */
+function coverRange(version: IpVersion, first: bigint, last: bigint): string[] {
+  const e = { value: last };
   const bits = BITS[version];
   const out: string[] = [];
-  let cur = s.value;
+  let cur = first;
   for (;;) {
     // Largest aligned block starting at `cur` that does not run past `end`.
     let size = 0;

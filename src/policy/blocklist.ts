@@ -2,7 +2,7 @@
  * Pure state transitions of the blocklist: what a block or unblock request does to the entries, with a reason
  * for every refusal. No Temporal and no I/O, so the workflow, the CLI and unit tests share one rulebook.
  */
-import { cidrContains, cidrOverlaps, formatCidr, parseCidr } from '../net/ip';
+import { aggregateCidrs, cidrContains, cidrOverlaps, formatCidr, parseCidr } from '../net/ip';
 import { blockability } from '../net/special-ranges';
 import type {
   BlockPolicy,
@@ -245,16 +245,21 @@ export function rememberAnswer(state: BlocklistState, requestId: string, result:
   for (const id of ids.slice(0, Math.max(0, ids.length - ANSWERED_LIMIT))) delete state.answered[id];
 }
 
-/** The WAF-side desired state: our entries per IP version, and the ones of ours to take out. */
+/**
+ * The WAF-side desired state: the minimal CIDR cover of our entries per IP version (adjacent and contained
+ * networks merged, so 10,000 entries go further; provenance stays per entry in the state), and what of ours to
+ * take out: entries unblocked since, and covers written earlier that the new cover no longer has.
+ */
 export function desiredIpSets(state: BlocklistState): SyncPlan {
   const plan: SyncPlan = { v4: { ours: [], remove: [] }, v6: { ours: [], remove: [] } };
-  for (const e of Object.values(state.entries)) plan[e.version === 4 ? 'v4' : 'v6'].ours.push(e.value);
-  for (const value of state.pendingRemovals) {
+  const cover = aggregateCidrs(Object.values(state.entries).map((e) => e.value));
+  const inCover = new Set(cover);
+  for (const value of cover) plan[value.includes(':') ? 'v6' : 'v4'].ours.push(value);
+  const stale = new Set([...state.pendingRemovals, ...(state.written?.v4 ?? []), ...(state.written?.v6 ?? [])]);
+  for (const value of stale) {
     const parsed = parseCidr(value);
-    if (parsed) plan[parsed.version === 4 ? 'v4' : 'v6'].remove.push(value);
+    if (parsed && !inCover.has(value)) plan[parsed.version === 4 ? 'v4' : 'v6'].remove.push(value);
   }
-  plan.v4.ours.sort();
-  plan.v6.ours.sort();
   return plan;
 }
 

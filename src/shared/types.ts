@@ -195,6 +195,8 @@ export interface BlocklistState {
   /** Values we added and must now remove from WAF (only ours: foreign entries are never touched). */
   pendingRemovals: string[];
   recentlyRemoved: RemovedEntry[];
+  /** The cover last written to WAF: covers of ours that a later cover drops must be taken out. */
+  written?: { v4: string[]; v6: string[] };
   /** Expired entries not yet reported by a sweep. */
   expiredUnreported?: string[];
   /** Request ids already answered (bounded), so that a retried update does not apply twice. */

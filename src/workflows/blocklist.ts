@@ -212,6 +212,7 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
         state.pendingRemovals = state.pendingRemovals.filter(
           (v) => !plan.v4.remove.includes(v) && !plan.v6.remove.includes(v),
         );
+        state.written = { v4: plan.v4.ours, v6: plan.v6.ours };
         state.lastSync = report;
         lastSyncAtMs = Date.now();
         syncedGeneration = target;

@@ -1,4 +1,13 @@
-import { applyBlock, emptyBlocklistState, expireDue, msUntilNextExpiry, why } from '../../src/policy/blocklist';
+import { aggregateCidrs } from '../../src/net/ip';
+import {
+  applyBlock,
+  applyUnblock,
+  desiredIpSets,
+  emptyBlocklistState,
+  expireDue,
+  msUntilNextExpiry,
+  why,
+} from '../../src/policy/blocklist';
 import { wafEntryProblem } from '../../src/policy/waf-entry';
 import type { BlockCandidate, BlockPolicy } from '../../src/shared/types';
 
@@ -93,4 +102,31 @@ test.each([
   ['0000:0000:0000:0000:0000:0000:ffff:255.255.255.255/128', 6, 'longer than 50 characters'],
 ] as const)('WAF entry %s in an IPv%d set: %s', (entry, version, problem) => {
   expect(wafEntryProblem(entry, version)).toBe(problem);
+});
+
+describe('aggregation before writing', () => {
+  test('aggregateCidrs merges adjacent and contained networks into the minimal cover, and nothing more', () => {
+    expect(
+      aggregateCidrs(['185.220.108.1', '185.220.108.2', '185.220.108.3', '185.220.108.4', '10.0.0.0/8', '10.1.0.0/16']),
+    ).toEqual(['10.0.0.0/8', '185.220.108.1', '185.220.108.2/31', '185.220.108.4']);
+    expect(aggregateCidrs(['91.215.84.0/24', '91.215.85.0/24'])).toEqual(['91.215.84.0/23']);
+    expect(aggregateCidrs(['2a03:b0c0::', '2a03:b0c0::1', '185.220.101.47'])).toEqual([
+      '185.220.101.47',
+      '2a03:b0c0::/127',
+    ]);
+    expect(aggregateCidrs([])).toEqual([]);
+  });
+
+  test('the plan writes the cover, keeps provenance per entry, and takes out covers that no longer hold', () => {
+    const s = withPolicy();
+    applyBlock(s, { requestId: 'a', candidates: [msg('185.220.108.2', '<a@x>'), msg('185.220.108.3', '<b@x>')] }, t0);
+    let plan = desiredIpSets(s);
+    expect(plan.v4).toEqual({ ours: ['185.220.108.2/31'], remove: [] });
+    expect(s.entries['185.220.108.3']?.sources[0]?.ref).toBe('<b@x>');
+    s.written = { v4: plan.v4.ours, v6: [] };
+    applyUnblock(s, { value: '185.220.108.3', actor: 'alice', reason: 'fp' }, t0);
+    plan = desiredIpSets(s);
+    expect(plan.v4.ours).toEqual(['185.220.108.2']);
+    expect(plan.v4.remove.sort()).toEqual(['185.220.108.2/31', '185.220.108.3']);
+  });
 });

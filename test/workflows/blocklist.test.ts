@@ -56,7 +56,10 @@ async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> 
 const req = (i: number) => ({
   requestId: `r${i}`,
   candidates: [
-    { value: `185.220.105.${i}`, source: { kind: 'message' as const, ref: `<m${i}@x>`, at: '2026-11-28T00:00:00Z' } },
+    {
+      value: `185.${200 + i}.105.1`,
+      source: { kind: 'message' as const, ref: `<m${i}@x>`, at: '2026-11-28T00:00:00Z' },
+    },
   ],
 });
 
@@ -88,7 +91,7 @@ test('block requests that arrive during a write are coalesced into the next sing
 
     // A repeated request id is answered from memory and changes nothing.
     const again = await handle.executeUpdate(blockUpdate, { args: [req(1)], updateId: 'retry-of-r1' });
-    expect(again.added).toEqual(['185.220.105.1']);
+    expect(again.added).toEqual(['185.201.105.1']);
     expect(syncCalls).toHaveLength(2);
     await handle.terminate('test done');
   });
