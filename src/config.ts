@@ -62,6 +62,18 @@ const clientSchema = targetSchema.extend({
   MAX_NEW_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
   APPROVAL_TIMEOUT: duration.default('24h'),
   DRY_RUN: bool.default('false'),
+  HOLD_FOR_APPROVAL: z
+    .string()
+    .default('reported-phish')
+    .transform((v) =>
+      v.trim() === 'none'
+        ? []
+        : v
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['reported-phish', 'untrusted-sender', 'auth-failed', 'not-via-mta']))),
   BLOCK_TTL: duration.default('30d'),
   RECONCILE_INTERVAL: duration.default('1h'),
   IPSET_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000).default(10_000),
@@ -105,6 +117,8 @@ export interface ClientConfig {
   policy: BlockPolicy;
   guardrails: Guardrails;
   dryRun: boolean;
+  /** Trust-gate reason codes whose messages wait for approval instead of going straight to Quarantine. */
+  holdForApproval: string[];
   taskQueue: string;
   mailbox: string;
   maxMessagesPerSweep: number;
@@ -264,6 +278,7 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
       approvalTimeoutMs: durationMs(c.APPROVAL_TIMEOUT),
     },
     dryRun: c.DRY_RUN,
+    holdForApproval: c.HOLD_FOR_APPROVAL,
     target: targets[0]!,
     targets,
     taskQueue: c.MAIL2WAF_TASK_QUEUE,

@@ -16,6 +16,7 @@ export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: 
     maxMessages: c.maxMessagesPerSweep,
     dryRun: opts.dryRun ?? c.dryRun,
     guardrails: c.guardrails,
+    holdForApproval: c.holdForApproval,
   };
 }
 

@@ -240,6 +240,8 @@ export interface SweepInput {
   dryRun?: boolean;
   /** Absent: no approval step (sweeps started before guardrails existed). */
   guardrails?: Guardrails;
+  /** Quarantine reason codes whose messages are held for approval instead (e.g. 'reported-phish'). */
+  holdForApproval?: string[];
 }
 
 export interface SweepMessageOutcome {

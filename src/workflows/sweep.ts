@@ -42,6 +42,8 @@ const ANALYZE_CONCURRENCY = 4;
 const OUTCOME_INDICATORS = 50;
 /** Would-be blocks listed in the result of a rejected run (the approval e-mail had them all). */
 const NOT_BLOCKED_LISTED = 200;
+/** How long held messages wait for a person when the sweep input carries no guardrails. */
+const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 3_600_000;
 /** Sweeps recorded before the preview/guardrail step replay down the old path. */
 const GUARDRAILS_PATCH = 'preview-guardrails-approval';
 /** Candidates per recordBlocks call, so that no single payload grows large. */
@@ -77,9 +79,14 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   }
 
   const now = new Date().toISOString();
-  const candidates: BlockCandidate[] = analyses
-    .filter((a) => a.status === 'ok')
-    .flatMap((a) =>
+  // Messages the trust gate would quarantine but the config says a person may approve (a reported phish by
+  // default): their addresses wait for a decision with the rest of the run instead of being dropped.
+  const holdCodes = new Set(input.holdForApproval ?? []);
+  const isHeld = (a: MessageAnalysis) =>
+    a.status === 'quarantine' && a.reasonCode !== undefined && holdCodes.has(a.reasonCode) && a.indicators.length > 0;
+  const held = analyses.filter(isHeld);
+  const toCandidates = (list: MessageAnalysis[]): BlockCandidate[] =>
+    list.flatMap((a) =>
       a.indicators.map((ind) => ({
         value: ind.value,
         source: {
@@ -92,16 +99,23 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
         },
       })),
     );
+  const trustedCandidates = toCandidates(analyses.filter((a) => a.status === 'ok'));
+  const candidates = [...trustedCandidates, ...toCandidates(held)];
 
   // Sends candidates to the blocklist in bounded chunks; `preview` asks what would happen without changing it.
-  const submitTo = async (target: TargetRef, preview: boolean): Promise<BlockResult> => {
+  const submitTo = async (
+    target: TargetRef,
+    preview: boolean,
+    list: BlockCandidate[],
+    tag: string,
+  ): Promise<BlockResult> => {
     const merged: BlockResult = { added: [], alreadyPresent: [], refused: [], synced: true };
-    for (let i = 0; i < candidates.length; i += BLOCK_CHUNK) {
+    for (let i = 0; i < list.length; i += BLOCK_CHUNK) {
       const part = await blocklist.recordBlocks({
         target,
         request: {
-          requestId: `${sweepId}:${info.runId}:${preview ? 'preview:' : ''}${i / BLOCK_CHUNK}`,
-          candidates: candidates.slice(i, i + BLOCK_CHUNK),
+          requestId: `${sweepId}:${info.runId}:${preview ? 'preview:' : ''}${tag}${i / BLOCK_CHUNK}`,
+          candidates: list.slice(i, i + BLOCK_CHUNK),
           ...(preview ? { preview: true } : {}),
         },
       });
@@ -119,10 +133,11 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   // Every target gets the same candidates; each blocklist judges them under its own policy and capacity.
   const targets = input.targets?.length ? input.targets : [input.target];
   const blocks: Record<string, BlockResult> = {};
-  const submit = async (preview: boolean): Promise<BlockResult> => {
-    for (const target of targets) blocks[target.name] = await submitTo(target, preview);
+  const submit = async (preview: boolean, list = candidates, tag = ''): Promise<BlockResult> => {
+    for (const target of targets) blocks[target.name] = await submitTo(target, preview, list, tag);
     return blocks[targets[0]!.name]!;
   };
+  let heldRejected = false;
 
   let block: BlockResult | undefined;
   let notBlocked: string[] | undefined;
@@ -141,15 +156,32 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
               .map((b) => checkGuardrails(b.added.length, b.sizeBefore ?? 0, input.guardrails!))
               .find((v) => v.hold) ?? ({ hold: false } as const))
           : ({ hold: false } as const);
-        if (verdict.hold && input.guardrails) {
-          approval = { status: 'waiting', heldBecause: { code: verdict.code, reason: verdict.reason } };
-          approval.deadline = new Date(Date.now() + input.guardrails.approvalTimeoutMs).toISOString();
+        const heldBecause = verdict.hold
+          ? { code: verdict.code, reason: verdict.reason }
+          : held.length > 0
+            ? {
+                code: 'needs-approval',
+                reason:
+                  `${held.length} message(s) from outside the trust gate may be approved ` +
+                  `(${[...new Set(held.map((a) => a.reasonCode))].join(', ')})`,
+              }
+            : undefined;
+        if (heldBecause) {
+          const timeoutMs = input.guardrails?.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+          approval = { status: 'waiting', heldBecause };
+          approval.deadline = new Date(Date.now() + timeoutMs).toISOString();
           await smtp.sendApprovalRequest({ sweepId, runId: info.runId, preview, approval });
-          const answered = await condition(() => approval?.status !== 'waiting', input.guardrails.approvalTimeoutMs);
+          const answered = await condition(() => approval?.status !== 'waiting', timeoutMs);
           if (!answered) approval.status = 'timed-out';
         }
         if (!approval || approval.status === 'approved') {
           block = await submit(false);
+        } else if (!verdict.hold) {
+          // Only the held messages needed a person, and no one said yes: the trusted ones still block.
+          heldRejected = true;
+          block = trustedCandidates.length > 0 ? await submit(false, trustedCandidates, 'trusted:') : undefined;
+          const blocked = new Set(block?.added ?? []);
+          notBlocked = preview.added.filter((v) => !blocked.has(v)).slice(0, NOT_BLOCKED_LISTED);
         } else {
           // Rejected or no answer: nothing is blocked, and the messages go to Quarantine with the reason.
           block = { ...preview, added: [], synced: true };
@@ -175,14 +207,25 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
         }
       : undefined;
 
+  // A rejection quarantines what it covered: the whole run (guardrails), or only the held messages.
+  const outcome = (a: MessageAnalysis): Pick<SweepMessageOutcome, 'status' | 'reasonCode' | 'reason'> => {
+    if (a.status === 'gone') return { status: 'gone', reason: a.reason };
+    if (isHeld(a)) {
+      if (dryRun || !approval) return { status: 'quarantined', reasonCode: a.reasonCode, reason: a.reason };
+      if (rejected)
+        return { status: 'quarantined', reasonCode: rejected.code, reason: `${a.reason}; ${rejected.reason}` };
+      return { status: 'processed', reason: `${a.reason}; approved by ${approval.decidedBy}` };
+    }
+    if (a.status !== 'ok') return { status: 'quarantined', reasonCode: a.reasonCode, reason: a.reason };
+    if (rejected && !heldRejected) return { status: 'quarantined', reasonCode: rejected.code, reason: rejected.reason };
+    return { status: 'processed' };
+  };
   const messages: SweepMessageOutcome[] = analyses.map((a) => ({
     uid: a.ref.uid,
     messageId: a.messageId,
     subject: a.subject,
     from: a.from,
-    status: a.status === 'ok' && !rejected ? 'processed' : a.status === 'gone' ? 'gone' : 'quarantined',
-    reasonCode: a.status === 'ok' && rejected ? rejected.code : a.reasonCode,
-    reason: a.status === 'ok' && rejected ? rejected.reason : a.reason,
+    ...outcome(a),
     indicators: a.indicators.slice(0, OUTCOME_INDICATORS).map((i) => i.value),
     indicatorCount: a.indicators.length,
     notes: a.notes,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { submitPolicy } from '../../src/blocklist-client';
 import { runCli } from '../../src/client';
 import { blocklistWorkflowId } from '../../src/shared/constants';
-import { approvalQuery, listQuery, rejectSignal } from '../../src/shared/messages';
+import { approvalQuery, approveSignal, listQuery, rejectSignal } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
 import { buildAdvisory } from '../../scripts/sample-advisories';
 import {
@@ -29,6 +29,7 @@ beforeAll(async () => {
   setup = await isolatedSetup(undefined, {
     NEVER_BLOCK: `${OURS}`,
     MAX_NEW_PER_RUN: '3',
+    MAX_NEW_SHARE: '1', // only the count holds runs here, so each test controls why a run is held
     APPROVAL_TIMEOUT: '4s',
   });
   w = await startWorker(setup);
@@ -43,6 +44,7 @@ function input(extra: Partial<SweepInput> = {}): SweepInput {
     target: setup.config.target,
     mailbox: setup.config.mailbox,
     guardrails: setup.config.guardrails,
+    holdForApproval: setup.config.holdForApproval,
     ...extra,
   };
 }
@@ -221,4 +223,54 @@ test('a new never-block range takes out entries it covers', async () => {
   expect(result.unblocked.map((u) => u.value)).toEqual(['185.220.107.1']);
   expect(result.unblocked[0]?.code).toBe('never-block');
   expect((await ipSet(setup, 'v4')).addresses).not.toContain('185.220.107.1/32');
+});
+
+function reportedPhish(messageId: string, address: string) {
+  const phish = [
+    'From: "IT Helpdesk" <helpdesk@phish.example>',
+    'To: alice@mail2waf.test',
+    'Subject: Password expires today',
+    'Message-ID: <p1@phish.example>',
+    'Date: Fri, 20 Nov 2026 09:00:00 +0000',
+    '',
+    `Keep your mailbox: log in at http://${address}/owa`,
+    '',
+  ].join('\r\n');
+  return buildAdvisory({
+    from: 'Alice <alice@mail2waf.test>',
+    subject: 'Phishing report',
+    text: 'Reported with the Report Phishing button.',
+    attachments: [{ filename: 'phish.eml', content: phish, contentType: 'message/rfc822' }],
+    messageId,
+  });
+}
+
+test('a reported phish is held for approval: approved it blocks, rejected only it is quarantined', async () => {
+  expect(setup.config.holdForApproval).toEqual(['reported-phish']);
+  await appendMessage(setup, await reportedPhish('<phish-1@x>', '45.9.148.18'));
+  const approved = await startSweep();
+  await waitFor('the run to be held', async () => (await approved.query(approvalQuery)).status === 'waiting');
+  expect((await approved.query(approvalQuery)).heldBecause?.code).toBe('needs-approval');
+  await approved.signal(approveSignal, { actor: 'soc-lead', reason: 'confirmed phishing site' });
+  const r1: SweepResult = await approved.result();
+  expect(r1.block?.added).toEqual(['45.9.148.18']);
+  expect(r1.messages[0]).toMatchObject({ status: 'processed' });
+  expect((await ipSet(setup, 'v4')).addresses).toContain('45.9.148.18/32');
+
+  // Rejected: the phish's address stays out, but a trusted advisory in the same sweep still blocks.
+  await appendMessage(setup, await reportedPhish('<phish-2@x>', '45.9.148.19'));
+  await appendMessage(
+    setup,
+    await buildAdvisory({ subject: 'Trusted', text: 'C2 at 185.220.117.1', messageId: '<ok@x>' }),
+  );
+  const rejected = await startSweep();
+  await waitFor('the run to be held', async () => (await rejected.query(approvalQuery)).status === 'waiting');
+  await rejected.signal(rejectSignal, { actor: 'soc-lead', reason: 'internal test page' });
+  const r2: SweepResult = await rejected.result();
+  expect(r2.block?.added).toEqual(['185.220.117.1']);
+  expect(r2.notBlocked).toEqual(['45.9.148.19']);
+  const byId = Object.fromEntries(r2.messages.map((m) => [m.messageId, m]));
+  expect(byId['<phish-2@x>']).toMatchObject({ status: 'quarantined', reasonCode: 'approval-rejected' });
+  expect(byId['<ok@x>']).toMatchObject({ status: 'processed' });
+  expect((await ipSet(setup, 'v4')).addresses).not.toContain('45.9.148.19/32');
 });
