@@ -69,6 +69,8 @@ function formatWhy(w: WhyAnswer): string {
     }
   }
   for (const r of w.removed) lines.push(`  ${r.value} was unblocked at ${r.removedAt} by ${r.actor}: ${r.reason}`);
+  for (const r of w.refused)
+    lines.push(`  ${r.value} was refused at ${r.at} (asked by ${r.ref}): ${r.code} — ${r.reason}`);
   if (w.foreign.length) lines.push(`  also in the IP sets, not ours: ${w.foreign.join(', ')}`);
   return lines.join('\n');
 }

@@ -469,7 +469,10 @@ class Scanner {
     }
     if (start < 0 || end - start > 45) return false; // longer than any IPv6 text; never slice a huge run
     const text = t.slice(start, end);
-    if (!/[0-9a-fA-F]/.test(text)) return false; // a bare "::" in prose (Foo :: Bar) is not an address
+    // A bare "::" in prose (Foo :: Bar) is not an address, but "::/1" or "::/0" is a network an advisory can
+    // name (by mistake or malice), and it must be seen so that it is refused with its reason.
+    const bareWithPrefix = text === '::' && codeAt(t, end) === CH_SLASH && isDigitCode(codeAt(t, end + 1));
+    if (!bareWithPrefix && !/[0-9a-fA-F]/.test(text)) return false;
     if (isMacLike(text)) return false;
     const ip = parseIp(text);
     if (ip === undefined) return false;
@@ -629,6 +632,10 @@ class Scanner {
     if (last > 255 || last <= (v4 & 255)) return -1;
     return (v4 - (v4 & 255) + last) >>> 0;
   }
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /** True when [s, e) contains "::". */

@@ -10,6 +10,7 @@ import type {
   BlockResult,
   BlocklistState,
   Refusal,
+  RefusedEntry,
   SyncPlan,
   UnblockRequest,
   UnblockResult,
@@ -115,7 +116,10 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
     const { value, version } = canon;
     const refusal = refusalFor(value, state.policy);
     if (refusal) {
-      if (!seen.has(`refused:${value}`)) result.refused.push(refusal);
+      if (!seen.has(`refused:${value}`)) {
+        result.refused.push(refusal);
+        if (!preview) rememberRefusal(state, { ...refusal, at: now, ref: candidate.source.ref });
+      }
       seen.add(`refused:${value}`);
       continue;
     }
@@ -195,6 +199,14 @@ export function msUntilNextExpiry(state: BlocklistState, now: string): number | 
   return next === undefined ? undefined : Math.max(0, Date.parse(next) - Date.parse(now));
 }
 
+function overlapsSafely(a: string, b: string): boolean {
+  try {
+    return cidrOverlaps(a, b);
+  } catch {
+    return false;
+  }
+}
+
 function containsSafely(outer: string, inner: string): boolean {
   try {
     return cidrContains(outer, inner);
@@ -207,13 +219,14 @@ function containsSafely(outer: string, inner: string): boolean {
 export function why(state: BlocklistState, raw: string): WhyAnswer {
   const canon = canonicalOrRefusal(raw);
   const value = 'code' in canon ? raw : canon.value;
-  if ('code' in canon) return { value, blocked: false, entries: [], removed: [], foreign: [] };
+  if ('code' in canon) return { value, blocked: false, entries: [], removed: [], foreign: [], refused: [] };
   const entries = Object.values(state.entries).filter((e) => containsSafely(e.value, value));
   const removed = state.recentlyRemoved.filter((r) => containsSafely(r.value, value));
   const foreign = [...(state.lastSync?.foreign.v4 ?? []), ...(state.lastSync?.foreign.v6 ?? [])].filter((f) =>
     containsSafely(f, value),
   );
-  return { value, blocked: entries.length > 0, entries, removed, foreign };
+  const refused = (state.recentlyRefused ?? []).filter((r) => overlapsSafely(r.value, value));
+  return { value, blocked: entries.length > 0, entries, removed, foreign, refused };
 }
 
 /** Applies an unblock request in place. Only entries that mail2waf added can be removed. */
@@ -236,6 +249,14 @@ export function applyUnblock(state: BlocklistState, req: UnblockRequest, now: st
     state.recentlyRemoved.splice(0, state.recentlyRemoved.length - REMOVED_LIMIT);
   result.removed.push(value);
   return result;
+}
+
+const REFUSED_LIMIT = 200;
+
+function rememberRefusal(state: BlocklistState, entry: RefusedEntry): void {
+  const list = (state.recentlyRefused ??= []);
+  list.push(entry);
+  if (list.length > REFUSED_LIMIT) list.splice(0, list.length - REFUSED_LIMIT);
 }
 
 /** Remembers an answer under its request id, forgetting the oldest beyond the limit. */

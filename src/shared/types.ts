@@ -197,6 +197,8 @@ export interface BlocklistState {
   recentlyRemoved: RemovedEntry[];
   /** The cover last written to WAF: covers of ours that a later cover drops must be taken out. */
   written?: { v4: string[]; v6: string[] };
+  /** Recent refusals (bounded), so that `why` can say why an address was not blocked. */
+  recentlyRefused?: RefusedEntry[];
   /** Expired entries not yet reported by a sweep. */
   expiredUnreported?: string[];
   /** Request ids already answered (bounded), so that a retried update does not apply twice. */
@@ -279,6 +281,12 @@ export interface ConfigureResult {
   synced: boolean;
 }
 
+export interface RefusedEntry extends Refusal {
+  at: string;
+  /** Who or what asked: the message id or the actor. */
+  ref: string;
+}
+
 /** Answer of the `why` query: is this address blocked, by which entries, and what happened to it. */
 export interface WhyAnswer {
   value: string;
@@ -289,6 +297,8 @@ export interface WhyAnswer {
   removed: RemovedEntry[];
   /** Foreign entries in the IP sets (not ours) that contain it. */
   foreign: string[];
+  /** Recent refusals of this address or of a network that overlaps it, with the reason. */
+  refused: RefusedEntry[];
 }
 
 /** Answer of the `sync` update: the round it forced, with drift found and repaired. */

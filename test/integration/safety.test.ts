@@ -81,7 +81,7 @@ test('own networks, broad CIDRs and special-purpose space are refused, each with
       text: [
         'C2: 185.220.107.1',
         'our own web server 91.198.174.10 and a CIDR that overlaps our network: 91.198.0.0/16',
-        'half the internet 0.0.0.0/1, a /8: 8.0.0.0/8, a /20 of IPv6 2a03:b000::/20',
+        'half the internet 0.0.0.0/1 and ::/1, a /8: 8.0.0.0/8, a /20 of IPv6 2a03:b000::/20',
         'CGNAT 100.64.1.1, a mapped private address ::ffff:10.0.0.1',
       ].join('\n'),
     }),
@@ -94,6 +94,7 @@ test('own networks, broad CIDRs and special-purpose space are refused, each with
     '91.198.0.0/16': 'never-block',
     '0.0.0.0/1': 'too-broad',
     '2a03:b000::/20': 'too-broad',
+    '::/1': 'too-broad',
     '8.0.0.0/8': 'too-broad',
     '100.64.1.1': 'cgnat',
     '10.0.0.1': 'private',
@@ -102,6 +103,19 @@ test('own networks, broad CIDRs and special-purpose space are refused, each with
     /overlaps 91\.198\.174\.0\/24/,
   );
   expect((await ipSet(setup, 'v4')).addresses).toEqual(['185.220.107.1/32']);
+
+  // The refusal and its reason are kept for `mail2waf why`.
+  let out = '';
+  expect(
+    await runCli(['why', '91.198.174.10', '--json'], { out: (t) => (out += t), err: () => undefined, env: setup.env }),
+  ).toBe(0);
+  const why = JSON.parse(out).result;
+  expect(why.blocked).toBe(false);
+  expect(why.refused.map((r: { value: string; code: string }) => [r.value, r.code])).toEqual([
+    ['91.198.174.10', 'never-block'],
+    ['91.198.0.0/16', 'never-block'],
+    ['0.0.0.0/1', 'too-broad'], // a refused network that contains the address is named too
+  ]);
 });
 
 test('the same checks hold for mail2waf block', async () => {

@@ -156,3 +156,11 @@ describe('blockability and places', () => {
     expect(f?.where).toEqual(['attachment iocs.txt:line 2', 'attachment iocs.txt:line 3']);
   });
 });
+
+test('a bare "::" with a prefix is a network (so it can be refused); a bare "::" in prose is not', () => {
+  expect(extractIndicators('half the internet: ::/1 and ::/0').map((i) => [i.value, i.blockable])).toEqual([
+    ['::/1', false],
+    ['::/0', false],
+  ]);
+  expect(extractIndicators('Foo :: Bar, std::vector, a :: /1')).toEqual([]);
+});
