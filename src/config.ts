@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DEFAULT_SCHEDULE_ID, DEFAULT_TASK_QUEUE } from './shared/constants';
 import { normalizeHostName, normalizeTrustedSender, type TrustConfig } from './policy/trust';
 import { parseCidr, formatCidr } from './net/ip';
+import type { SourceTtl } from './policy/source-ttl';
 import type { BlockPolicy, Guardrails, NeverBlockRange, TargetRef } from './shared/types';
 
 export class ConfigError extends Error {
@@ -75,6 +76,7 @@ const clientSchema = targetSchema.extend({
     )
     .pipe(z.array(z.enum(['reported-phish', 'untrusted-sender', 'auth-failed', 'not-via-mta']))),
   BLOCK_TTL: duration.default('30d'),
+  SOURCE_TTL: z.string().optional(),
   RECONCILE_INTERVAL: duration.default('1h'),
   IPSET_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000).default(10_000),
   WHEN_FULL: z.enum(['refuse', 'evict']).default('refuse'),
@@ -119,6 +121,8 @@ export interface ClientConfig {
   dryRun: boolean;
   /** Trust-gate reason codes whose messages wait for approval instead of going straight to Quarantine. */
   holdForApproval: string[];
+  /** Per-sender time to live (SOURCE_TTL). */
+  sourceTtls: SourceTtl[];
   taskQueue: string;
   mailbox: string;
   maxMessagesPerSweep: number;
@@ -213,6 +217,22 @@ function neverBlockRanges(c: { NEVER_BLOCK?: string; NEVER_BLOCK_FILE?: string }
   return ranges;
 }
 
+/** SOURCE_TTL: `cert.example=90d,alerts@scanner.example=3d,partner.example=permanent`. */
+function sourceTtls(text: string | undefined): SourceTtl[] {
+  const rules: SourceTtl[] = [];
+  const problems: string[] = [];
+  for (const item of (text ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([^=\s]+)=(\d+(?:ms|s|m|h|d)|permanent)$/.exec(item);
+    if (!m || !/^([^@\s]+@)?[a-z0-9.-]+\.[a-z]{2,}$/i.test(m[1]!)) {
+      problems.push(`SOURCE_TTL: "${item}" is not sender=duration (a duration like 7d, or "permanent")`);
+      continue;
+    }
+    rules.push({ match: m[1]!.toLowerCase(), ttlMs: m[2] === 'permanent' ? null : durationMs(m[2]!) });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return rules;
+}
+
 /** CloudFront IP sets always live in us-east-1, whatever region the rest of the account uses. */
 function regionFor(scope: TargetRef['scope'], region: string): string {
   return scope === 'CLOUDFRONT' ? 'us-east-1' : region;
@@ -279,6 +299,7 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
     },
     dryRun: c.DRY_RUN,
     holdForApproval: c.HOLD_FOR_APPROVAL,
+    sourceTtls: sourceTtls(c.SOURCE_TTL),
     target: targets[0]!,
     targets,
     taskQueue: c.MAIL2WAF_TASK_QUEUE,

@@ -17,6 +17,7 @@ export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: 
     dryRun: opts.dryRun ?? c.dryRun,
     guardrails: c.guardrails,
     holdForApproval: c.holdForApproval,
+    sourceTtls: c.sourceTtls,
   };
 }
 

@@ -244,6 +244,8 @@ export interface SweepInput {
   guardrails?: Guardrails;
   /** Quarantine reason codes whose messages are held for approval instead (e.g. 'reported-phish'). */
   holdForApproval?: string[];
+  /** Time to live by sender address or domain, overriding the blocklist's default for their indicators. */
+  sourceTtls?: { match: string; ttlMs: number | null }[];
 }
 
 export interface SweepMessageOutcome {

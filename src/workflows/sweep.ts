@@ -7,6 +7,7 @@ import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@
 import type { Activities } from '../activities';
 import { applyBlock, emptyBlocklistState } from '../policy/blocklist';
 import { checkGuardrails } from '../policy/guardrails';
+import { ttlForSender } from '../policy/source-ttl';
 import { approvalQuery, approveSignal, rejectSignal } from '../shared/messages';
 import type {
   TargetRef,
@@ -86,9 +87,11 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
     a.status === 'quarantine' && a.reasonCode !== undefined && holdCodes.has(a.reasonCode) && a.indicators.length > 0;
   const held = analyses.filter(isHeld);
   const toCandidates = (list: MessageAnalysis[]): BlockCandidate[] =>
-    list.flatMap((a) =>
-      a.indicators.map((ind) => ({
+    list.flatMap((a) => {
+      const ttlMs = ttlForSender(a.from, input.sourceTtls);
+      return a.indicators.map((ind) => ({
         value: ind.value,
+        ...(ttlMs !== undefined ? { ttlMs } : {}),
         source: {
           kind: 'message' as const,
           ref: a.messageId ?? `${a.ref.mailbox}/${a.ref.uidValidity}/${a.ref.uid}`,
@@ -97,8 +100,8 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
           detail: ind.where.join('; '),
           at: now,
         },
-      })),
-    );
+      }));
+    });
   const trustedCandidates = toCandidates(analyses.filter((a) => a.status === 'ok'));
   const candidates = [...trustedCandidates, ...toCandidates(held)];
 
