@@ -7,7 +7,8 @@
  *
  * Scenarios: base (sweep.pb, blocklist.pb, blocklist-continued-as-new.pb), approval (sweep-approval.pb: a
  * sweep held by its guardrails and approved by Signal), expiry (blocklist-expiry.pb: entries with a time to live
- * that leave WAF on a durable timer, a `why` and a forced `sync`). Without arguments, all of them.
+ * that leave WAF on a durable timer, a `why` and a forced `sync`), packed (blocklist-packed-state.pb: a run that
+ * starts from a packed continue-as-new state). Without arguments, all of them.
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -88,12 +89,60 @@ async function expiryScenario() {
   }
 }
 
+async function packedScenario() {
+  const setup = await isolatedSetup();
+  const w = await startWorker(setup);
+  try {
+    const at = new Date().toISOString();
+    const input: BlocklistInput = {
+      target: setup.config.target,
+      policy: setup.config.policy,
+      continueAsNewAfterEvents: 30,
+    };
+    const handle = await w.client.workflow.start('blocklistWorkflow', {
+      workflowId: `replay-packed-${Date.now()}`,
+      taskQueue: setup.config.taskQueue,
+      args: [input],
+    });
+    for (let i = 1; i <= 8; i++) {
+      await handle.executeUpdate(blockUpdate, {
+        args: [
+          {
+            requestId: `p-${i}`,
+            candidates: [{ value: `185.${200 + i}.118.1`, source: { kind: 'manual', ref: 'recorder', at } }],
+          },
+        ],
+      });
+    }
+    // The latest run started from a packed state: it unpacks, paces its first write and continues.
+    const latest = w.client.workflow.getHandle(handle.workflowId);
+    const runId = (await latest.describe()).runId;
+    if (runId === handle.firstExecutionRunId) throw new Error('the blocklist did not continue as new');
+    for (let i = 1; i <= 2; i++) {
+      await latest.executeUpdate(blockUpdate, {
+        args: [
+          {
+            requestId: `q-${i}`,
+            candidates: [{ value: `185.${210 + i}.118.1`, source: { kind: 'manual', ref: 'recorder', at } }],
+          },
+        ],
+      });
+    }
+    await exportHistory(w.client, handle.workflowId, runId, 'blocklist-packed-state.pb');
+    await latest.terminate('recorded');
+  } finally {
+    await w.stop();
+    await setup.cleanup();
+  }
+}
+
 async function main() {
   mkdirSync(outDir, { recursive: true });
   const wanted = process.argv.slice(2);
   if (wanted.length === 0 || wanted.includes('base')) await baseScenario();
   if (wanted.length === 0 || wanted.includes('approval')) await approvalScenario();
   if (wanted.length === 0 || wanted.includes('expiry')) await expiryScenario();
+  if (wanted.length === 0 || wanted.includes('packed')) await packedScenario();
 }
 
 async function baseScenario() {

@@ -221,7 +221,10 @@ function neverBlockRanges(c: { NEVER_BLOCK?: string; NEVER_BLOCK_FILE?: string }
 function sourceTtls(text: string | undefined): SourceTtl[] {
   const rules: SourceTtl[] = [];
   const problems: string[] = [];
-  for (const item of (text ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const item of (text ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^([^=\s]+)=(\d+(?:ms|s|m|h|d)|permanent)$/.exec(item);
     if (!m || !/^([^@\s]+@)?[a-z0-9.-]+\.[a-z]{2,}$/i.test(m[1]!)) {
       problems.push(`SOURCE_TTL: "${item}" is not sender=duration (a duration like 7d, or "permanent")`);

@@ -96,13 +96,20 @@ function formatUnblock(r: UnblockResult): string {
 export function registerBlocklist(program: Command, ctx: CliContext, printer: () => Printer) {
   program
     .command('list')
-    .description('list the entries mail2waf keeps in the target IP sets')
-    .action(async () => {
+    .description('list the entries mail2waf keeps in the target IP sets (a page at a time)')
+    .option('--offset <n>', 'skip this many entries (address order)', '0')
+    .option('--limit <n>', 'at most this many entries (1 to 1000)', '1000')
+    .action(async (opts: { offset: string; limit: string }) => {
+      const offset = Number(opts.offset);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new UserError('--offset must be 0 or more and --limit from 1 to 1000');
+      }
       const target = ctx.config().target;
       const client = await ctx.client();
       const entries = await client.workflow
         .getHandle(blocklistWorkflowId(target.name))
-        .query(listQuery)
+        .query(listQuery, { offset, limit })
         .catch((e) => friendly(e, target.name));
       printer().result(entries, (list: BlocklistEntry[]) =>
         list.length === 0

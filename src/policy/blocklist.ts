@@ -20,6 +20,8 @@ import type {
 /** How many answered request ids and removed entries a blocklist remembers; bounded so state stays small. */
 export const ANSWERED_LIMIT = 200;
 export const REMOVED_LIMIT = 200;
+/** Sources kept per entry; further sightings are counted in `moreSightings` (keeps the state bounded). */
+export const MAX_SOURCES_PER_ENTRY = 10;
 /** AWS WAF's hard limit of entries per IP set. */
 export const AWS_IPSET_LIMIT = 10_000;
 /** From this share of the ceiling on, results carry a capacity warning. */
@@ -130,8 +132,11 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
     if (existing) {
       // Seeing an address again adds its source (once) and renews its expiry (never shortens it).
       if (!preview) {
-        if (!existing.sources.some((s) => s.kind === source.kind && s.ref === source.ref))
-          existing.sources.push(source);
+        // Sources are bounded per entry: the first ones explain the block, later sightings renew and are counted.
+        if (!existing.sources.some((s) => s.kind === source.kind && s.ref === source.ref)) {
+          if (existing.sources.length < MAX_SOURCES_PER_ENTRY) existing.sources.push(source);
+          else existing.moreSightings = (existing.moreSightings ?? 0) + 1;
+        }
         existing.expiresAt = laterExpiry(existing.expiresAt, expiresAt);
         if (existing.expiresAt === undefined) delete existing.expiresAt;
       }

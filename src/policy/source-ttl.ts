@@ -10,7 +10,10 @@ export interface SourceTtl {
 }
 
 /** The TTL configured for this sender, or undefined when none matches (the policy default applies). */
-export function ttlForSender(from: string | undefined, rules: readonly SourceTtl[] | undefined): number | null | undefined {
+export function ttlForSender(
+  from: string | undefined,
+  rules: readonly SourceTtl[] | undefined,
+): number | null | undefined {
   if (!from || !rules?.length) return undefined;
   const address = from.trim().toLowerCase();
   const exact = rules.find((r) => r.match === address);

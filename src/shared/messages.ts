@@ -22,7 +22,9 @@ export const blockUpdate = defineUpdate<BlockResult, [BlockRequest]>('block');
 export const unblockUpdate = defineUpdate<UnblockResult, [UnblockRequest]>('unblock');
 /** Same as the update, for the Web UI's "Send signal" form: {"value": "1.2.3.4", "actor": "...", "reason": "..."}. */
 export const unblockSignal = defineSignal<[UnblockRequest]>('unblock');
-export const listQuery = defineQuery<BlocklistEntry[]>('list');
+/** A page of entries in address order (default the first 1,000: a full list of 20,000 would be ~8 MB). */
+export const listQuery = defineQuery<BlocklistEntry[], [{ offset?: number; limit?: number }?]>('list');
+export const LIST_PAGE_DEFAULT = 1000;
 export const statusQuery = defineQuery<BlocklistStatus>('status');
 /** Replaces the blocklist's safety policy (sent by the worker at start); unblocks entries it now forbids. */
 export const configureUpdate = defineUpdate<ConfigureResult, [BlockPolicy]>('configure');

@@ -140,7 +140,9 @@ export interface BlocklistEntry {
   /** ISO time at which the entry leaves WAF; absent = permanent. Renewed (never shortened) by new sightings. */
   expiresAt?: string;
   manual: boolean;
+  /** The first sources (bounded, see MAX_SOURCES_PER_ENTRY); later sightings only renew and are counted. */
   sources: Source[];
+  moreSightings?: number;
 }
 
 /** Input of the sync activity: display values; the activity turns them into WAF CIDR strings. */
@@ -195,13 +197,15 @@ export interface BlocklistState {
   /** Values we added and must now remove from WAF (only ours: foreign entries are never touched). */
   pendingRemovals: string[];
   recentlyRemoved: RemovedEntry[];
+  /** Epoch ms of the last UpdateIPSet, so that a continued run keeps the one-write-per-second pace. */
+  lastWriteAtMs?: number;
   /** The cover last written to WAF: covers of ours that a later cover drops must be taken out. */
   written?: { v4: string[]; v6: string[] };
   /** Recent refusals (bounded), so that `why` can say why an address was not blocked. */
   recentlyRefused?: RefusedEntry[];
   /** Expired entries not yet reported by a sweep. */
   expiredUnreported?: string[];
-  /** Request ids already answered (bounded), so that a retried update does not apply twice. */
+  /** Request ids already answered (bounded), so that a retried update does not apply twice (within a run). */
   answered: Record<string, BlockResult>;
   lastSync?: SyncReport;
   /** Safety rules in force; absent in blocklists started before policies existed (built-in checks only). */
@@ -210,6 +214,8 @@ export interface BlocklistState {
 
 export interface BlocklistInput {
   target: TargetRef;
+  /** The state carried over by continue-as-new, packed (see src/policy/state-pack.ts); preferred over `state`. */
+  packedState?: string;
   /** Safety rules for a new blocklist; a running one takes changes through the `configure` update. */
   policy?: BlockPolicy;
   state?: BlocklistState;

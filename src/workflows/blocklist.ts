@@ -27,7 +27,9 @@ import {
   validatePolicy,
   why,
 } from '../policy/blocklist';
+import { packState, unpackState } from '../policy/state-pack';
 import {
+  LIST_PAGE_DEFAULT,
   blockUpdate,
   configureUpdate,
   listQuery,
@@ -57,13 +59,13 @@ const RETRY_AFTER_FAILURE = '30 seconds';
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 10_000;
 
 export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
-  const state = input.state ?? emptyBlocklistState();
+  const state = input.packedState ? unpackState(input.packedState) : (input.state ?? emptyBlocklistState());
   state.policy ??= input.policy;
   const limit = input.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
   // Each change bumps `generation`; a sync that started at generation g makes everything up to g durable in WAF.
   // A run that carries state starts with one sync: idempotent when WAF already matches, and it re-asserts
   // our entries if someone removed them by hand while we were continuing as new.
-  let generation = input.state ? 1 : 0;
+  let generation = input.state || input.packedState ? 1 : 0;
   let syncedGeneration = 0;
   let lastSyncError: string | undefined;
 
@@ -144,7 +146,13 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
     unblock(req);
   });
 
-  setHandler(listQuery, () => Object.values(state.entries).sort((a, b) => a.value.localeCompare(b.value)));
+  setHandler(listQuery, (page) => {
+    const offset = Math.max(0, page?.offset ?? 0);
+    const limit = Math.max(1, Math.min(page?.limit ?? LIST_PAGE_DEFAULT, LIST_PAGE_DEFAULT));
+    return Object.values(state.entries)
+      .sort((a, b) => a.value.localeCompare(b.value))
+      .slice(offset, offset + limit);
+  });
 
   setHandler(whyQuery, (value: string) => why(state, value));
 
@@ -176,6 +184,7 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
 
   // A new run counts from its start, so a continued-as-new blocklist reconciles one interval later at most.
   let lastSyncAtMs = Date.now();
+  let lastWriteAtMs = state.lastWriteAtMs;
   const nextWakeMs = (): number | undefined => {
     const expiry = msUntilNextExpiry(state, new Date().toISOString());
     const reconcileMs = state.policy?.reconcileMs;
@@ -204,6 +213,12 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
     }
 
     if (generation > syncedGeneration) {
+      // A run continued from another keeps its predecessor's pace of one write per second (packed state only:
+      // runs recorded before packing replay without this timer).
+      const sincePrevious = lastWriteAtMs === undefined ? undefined : Date.now() - lastWriteAtMs;
+      if (input.packedState !== undefined && sincePrevious !== undefined && sincePrevious < 1000) {
+        await sleep(1000 - sincePrevious);
+      }
       const target = generation;
       const plan = desiredIpSets(state);
       try {
@@ -213,6 +228,7 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
           (v) => !plan.v4.remove.includes(v) && !plan.v6.remove.includes(v),
         );
         state.written = { v4: plan.v4.ours, v6: plan.v6.ours };
+        if (report.v4.wrote || report.v6.wrote) lastWriteAtMs = Date.now();
         state.lastSync = report;
         lastSyncAtMs = Date.now();
         syncedGeneration = target;
@@ -238,6 +254,13 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
       historyLength: workflowInfo().historyLength,
       entries: Object.keys(state.entries).length,
     });
-    await continueAsNew<typeof blocklistWorkflow>({ ...input, state });
+    // Packed: plain JSON of 10,000 entries with provenance would pass the 2 MB payload limit.
+    if (lastWriteAtMs !== undefined) state.lastWriteAtMs = lastWriteAtMs;
+    await continueAsNew<typeof blocklistWorkflow>({
+      target: input.target,
+      policy: input.policy,
+      continueAsNewAfterEvents: input.continueAsNewAfterEvents,
+      packedState: packState(state),
+    });
   }
 }

@@ -20,6 +20,7 @@ test('recorded histories exist for both workflows', () => {
       'blocklist.pb',
       'blocklist-continued-as-new.pb',
       'blocklist-expiry.pb',
+      'blocklist-packed-state.pb',
     ]),
   );
 });
