@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE_ID, DEFAULT_TASK_QUEUE } from './shared/constants';
+import { DURATION_PATTERN, durationMs } from './shared/duration';
 import { normalizeHostName, normalizeTrustedSender, type TrustConfig } from './policy/trust';
 import { parseCidr, formatCidr } from './net/ip';
 import type { SourceTtl } from './policy/source-ttl';
@@ -34,7 +35,7 @@ const emailList = z
   )
   .pipe(z.array(z.string().email()).min(1));
 /** Temporal-style durations: 30s, 5m, 1h. */
-const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m or 1h');
+const duration = z.string().regex(DURATION_PATTERN, 'a duration such as 30s, 5m or 1h');
 
 const IP_SET_NAME = /^[\w-]{1,128}$/;
 const TARGET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -173,11 +174,9 @@ function parse<S extends z.ZodTypeAny>(schema: S, env: Env): z.infer<S> {
   return result.data;
 }
 
-const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-function durationMs(text: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
-  return Number(m[1]) * DURATION_MS[m[2] as keyof typeof DURATION_MS];
+/** A duration the schema already validated. */
+function ms(text: string): number {
+  return durationMs(text)!;
 }
 
 /**
@@ -230,7 +229,7 @@ function sourceTtls(text: string | undefined): SourceTtl[] {
       problems.push(`SOURCE_TTL: "${item}" is not sender=duration (a duration like 7d, or "permanent")`);
       continue;
     }
-    rules.push({ match: m[1]!.toLowerCase(), ttlMs: m[2] === 'permanent' ? null : durationMs(m[2]!) });
+    rules.push({ match: m[1]!.toLowerCase(), ttlMs: m[2] === 'permanent' ? null : ms(m[2]!) });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return rules;
@@ -290,15 +289,15 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
       neverBlock: neverBlockRanges(c),
       minPrefixV4: c.MIN_PREFIX_V4,
       minPrefixV6: c.MIN_PREFIX_V6,
-      ttlMs: durationMs(c.BLOCK_TTL),
-      reconcileMs: durationMs(c.RECONCILE_INTERVAL),
+      ttlMs: ms(c.BLOCK_TTL),
+      reconcileMs: ms(c.RECONCILE_INTERVAL),
       maxEntriesPerSet: c.IPSET_MAX_ENTRIES,
       whenFull: c.WHEN_FULL,
     },
     guardrails: {
       maxNewPerRun: c.MAX_NEW_PER_RUN,
       maxNewShare: c.MAX_NEW_SHARE,
-      approvalTimeoutMs: durationMs(c.APPROVAL_TIMEOUT),
+      approvalTimeoutMs: ms(c.APPROVAL_TIMEOUT),
     },
     dryRun: c.DRY_RUN,
     holdForApproval: c.HOLD_FOR_APPROVAL,

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { submitBlock, submitUnblock } from '../blocklist-client';
 import { canonicalOrRefusal } from '../policy/blocklist';
 import { blocklistWorkflowId } from '../shared/constants';
+import { durationMs } from '../shared/duration';
 import { listQuery, statusQuery, syncUpdate, whyQuery } from '../shared/messages';
 import type {
   BlockResult,
@@ -41,16 +42,13 @@ function requireReason(reason: string | undefined): string {
   return reason.trim();
 }
 
-const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** `--ttl 7d` → ms; `--ttl permanent` → null; absent → undefined (the policy decides). */
 export function parseTtl(text: string | undefined): number | null | undefined {
   if (text === undefined) return undefined;
   if (text === 'permanent') return null;
-  const m = /^(\d+)([smhd])$/.exec(text);
-  if (!m || Number(m[1]) === 0)
-    throw new UserError(`--ttl "${text}" is not a duration like 12h or 30d, or "permanent"`);
-  return Number(m[1]) * DURATION_MS[m[2]!]!;
+  const ms = durationMs(text);
+  if (!ms) throw new UserError(`--ttl "${text}" is not a duration like 12h or 30d, or "permanent"`);
+  return ms;
 }
 
 function formatWhy(w: WhyAnswer): string {

@@ -476,7 +476,7 @@ class Scanner {
     if (isMacLike(text)) return false;
     const ip = parseIp(text);
     if (ip === undefined) return false;
-    if (trimmed || codeAt(t, end) !== CH_SLASH || isUrlHost(t, start)) {
+    const emitAddress = (): true => {
       this.emit(
         start,
         end,
@@ -487,21 +487,11 @@ class Scanner {
         false,
       );
       return true;
-    }
+    };
+    if (trimmed || codeAt(t, end) !== CH_SLASH || isUrlHost(t, start)) return emitAddress();
     // Always up to 128: `::ffff:1.2.3.0/120` is IPv6 syntax even though it canonicalises to IPv4.
     const p = readAfterSlash(t, end, 128);
-    if (p === 'none') {
-      this.emit(
-        start,
-        end,
-        ip.version === 4 ? (parseV4(ip.address) as number) : -1,
-        ip.address,
-        ip.version,
-        true,
-        false,
-      );
-      return true;
-    }
+    if (p === 'none') return emitAddress();
     if (p === 'bad') {
       this.consumed = Math.max(this.consumed, skipNumberish(t, end + 1));
       return true;

@@ -25,7 +25,7 @@ describe('refusalFor', () => {
     ['100.64.1.1', 'cgnat'],
     ['::ffff:10.0.0.1', 'private'],
   ])('%s is refused as %s', (value, code) => {
-    expect(refusalFor(value.includes('ffff') ? '10.0.0.1' : value, policy)?.code).toBe(code);
+    expect(refusalFor(value, policy)?.code).toBe(code);
   });
 
   test('public addresses at or under the floor pass', () => {
