@@ -286,6 +286,8 @@ class Scanner {
   readonly stats: ScanStats = { longRuns: 0, longestRun: 0, firstLongRunLine: 0 };
   private line = 1;
   private lineStart = 0;
+  /** Index of the first newline not yet counted into `line` (-1: none left). */
+  private nextNewline: number;
   /** Index up to which text belongs to an earlier token (a hit, or a malformed CIDR that was dropped). */
   private consumed = 0;
   // The last bare hit, a candidate start of a range ending at the next hit (prevEnd < 0: none).
@@ -304,23 +306,24 @@ class Scanner {
     private readonly set: IndicatorSet,
     private readonly src: Source,
     private readonly locate: ((line: number) => string | undefined) | undefined,
-  ) {}
+  ) {
+    this.nextNewline = t.indexOf('\n');
+  }
 
   run(): void {
     const t = this.t;
     const n = t.length;
-    let i = 0;
-    while (i < n) {
-      const k = CLASS[t.charCodeAt(i)] as number;
-      if (k === 0) {
-        i++;
-        continue;
-      }
-      if (k === K_NEWLINE) {
-        this.line++;
-        this.lineStart = ++i;
-        continue;
-      }
+    // Every run worth judging holds a '.' or a ':', so the scan jumps from one to the next with
+    // indexOf (a memchr over the string, about ten times faster than looking at every character)
+    // and only then widens to the maximal run of address characters around it. The runs judged are
+    // exactly those a character-by-character walk would find: a run without '.' or ':' is never an address.
+    let nextDot = t.indexOf('.');
+    let nextColon = t.indexOf(':');
+    let from = 0;
+    while (nextDot !== -1 || nextColon !== -1) {
+      const p = nextColon === -1 || (nextDot !== -1 && nextDot < nextColon) ? nextDot : nextColon;
+      let i = p;
+      while (i > from && CLASS[t.charCodeAt(i - 1)] !== 0 && CLASS[t.charCodeAt(i - 1)] !== K_NEWLINE) i--;
       let j = i;
       let colons = 0;
       let dots = 0;
@@ -335,11 +338,26 @@ class Scanner {
       // Most runs are ordinary words made of hex letters ("face", "added"): skip them cheaply.
       // A run inside an earlier token (the netmask or prefix a CIDR consumed) is part of that token.
       if (j > this.consumed && (colons >= 2 || (hasDigit && dots >= 3))) {
+        this.lineAt(i);
         if (j - i > LONG_RUN) this.noteLongRun(j - i);
         this.scanRun(Math.max(i, this.consumed), j, colons, dots);
       }
-      i = j;
+      from = j;
+      if (nextDot !== -1 && nextDot < j) nextDot = t.indexOf('.', j);
+      if (nextColon !== -1 && nextColon < j) nextColon = t.indexOf(':', j);
     }
+  }
+
+  /** Advances the line count to the line holding `pos` (newlines found with indexOf, each counted once). */
+  private lineAt(pos: number): void {
+    const t = this.t;
+    let nl = this.nextNewline;
+    while (nl !== -1 && nl < pos) {
+      this.line++;
+      this.lineStart = nl + 1;
+      nl = t.indexOf('\n', nl + 1);
+    }
+    this.nextNewline = nl;
   }
 
   private noteLongRun(length: number): void {
