@@ -67,6 +67,13 @@ function matchStart(t: string, p: number): number {
   return p;
 }
 
+/** The next occurrence of trigger `ch` at or after `from` where a match could start (-1: none). */
+function nextTrigger(t: string, ch: string, from: number): number {
+  let p = t.indexOf(ch, from);
+  while (p !== -1 && matchStart(t, p) === -1) p = t.indexOf(ch, p + 1);
+  return p;
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
@@ -85,7 +92,8 @@ export function refang(text: string): string {
   const t = dropInvisible(text);
   // The match positions of the global DEFANG regex, found by trying it (sticky) only at candidate
   // positions, in order: one cursor per trigger character, the smallest taken each time.
-  const cursors = TRIGGERS.map((ch) => t.indexOf(ch));
+  const cursors = new Int32Array(TRIGGERS.length);
+  for (let c = 0; c < TRIGGERS.length; c++) cursors[c] = nextTrigger(t, TRIGGERS[c] as string, 0);
   // Pieces joined once at the end: a flat string, which the scanner reads much faster than the rope
   // that repeated `+=` builds.
   const out: string[] = [];
@@ -103,7 +111,7 @@ export function refang(text: string): string {
       }
     }
     if (k === -1) break;
-    cursors[k] = t.indexOf(TRIGGERS[k] as string, p + 1);
+    cursors[k] = nextTrigger(t, TRIGGERS[k] as string, p + 1);
     const at = matchStart(t, p);
     if (at < resume) continue;
     DEFANG_AT.lastIndex = at;

@@ -486,6 +486,7 @@ class Scanner {
       start = lettersOnly && t.charCodeAt(firstColon + 1) !== CH_COLON ? firstColon + 1 : -1;
     }
     if (start < 0 || end - start > 45) return false; // longer than any IPv6 text; never slice a huge run
+    if (!v4TailFits(t, start, end)) return false; // "10:23:45.000" and the like: not worth a parse
     const text = t.slice(start, end);
     // A bare "::" in prose (Foo :: Bar) is not an address, but "::/1" or "::/0" is a network an advisory can
     // name (by mistake or malice), and it must be seen so that it is refused with its reason.
@@ -640,6 +641,25 @@ class Scanner {
     if (last > 255 || last <= (v4 & 255)) return -1;
     return (v4 - (v4 & 255) + last) >>> 0;
   }
+}
+
+/**
+ * False when [s, e) has dots that cannot form the IPv4 tail of an IPv6 address (RFC 4291 §2.2 form
+ * 3): the tail must be the last group and hold exactly three dots. Timestamps in JSON and logs
+ * ("10:23:45.000") are the common case; parseIp would refuse them too, only slower.
+ */
+function v4TailFits(t: string, s: number, e: number): boolean {
+  let dots = 0;
+  for (let i = e - 1; i >= s; i--) {
+    const c = t.charCodeAt(i);
+    if (c === CH_DOT) dots++;
+    else if (c === CH_COLON) {
+      if (dots !== 0 && dots !== 3) return false;
+      for (let k = i - 1; k >= s; k--) if (t.charCodeAt(k) === CH_DOT) return false;
+      return true;
+    }
+  }
+  return dots === 0;
 }
 
 function isDigitCode(c: number): boolean {

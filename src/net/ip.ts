@@ -107,7 +107,7 @@ function parseGroups(text: string, allowV4Tail: boolean): number[] | undefined {
 }
 
 /** Parses IPv6 text (RFC 4291 §2.2) into its eight 16-bit groups. Zone ids (`%eth0`) are not accepted. */
-function parseV6Groups(text: string): number[] | undefined {
+export function parseV6Groups(text: string): number[] | undefined {
   if (text.length < 2 || text.length > MAX_V6_TEXT) return undefined;
   const gap = text.indexOf('::');
   if (gap === -1) {

@@ -1,6 +1,12 @@
 /** The IPv4 fast path of blockability gives exactly the general path's answers. */
-import { blockability, blockabilityOfV4, specialRangeOf, SPECIAL_RANGES_V4 } from '../../src/net/special-ranges';
-import { parseV4 } from '../../src/net/ip';
+import {
+  blockability,
+  blockabilityOfV4,
+  specialRangeOf,
+  SPECIAL_RANGES_V4,
+  SPECIAL_RANGES_V6,
+} from '../../src/net/special-ranges';
+import { cidrBounds, parseCidr, parseV4 } from '../../src/net/ip';
 
 function general(value: string) {
   // The general path, forced by writing the address as a /32 CIDR.
@@ -36,4 +42,46 @@ test('the fast path names the canonical address', () => {
   expect((blockability('010.001.002.003') as { reason: string }).reason).toMatch(
     /^10\.1\.2\.3 is in private range 10\.0\.0\.0\/8/,
   );
+});
+
+/** What blockability must say, from the BigInt range check alone. */
+function expectedBlockable(value: string, minPrefixV4?: number, minPrefixV6?: number): boolean {
+  const c = parseCidr(value);
+  if (c === undefined || c.prefix === 0) return false;
+  const min = c.version === 4 ? minPrefixV4 : minPrefixV6;
+  if (min !== undefined && c.prefix < min) return false;
+  return specialRangeOf(value) === undefined;
+}
+
+test('CIDRs and IPv6 values: the quick verdict agrees with the range check on range edges and 40,000 random values', () => {
+  let seed = 11;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const samples: string[] = ['::/0', '0.0.0.0/0', '::ffff:1.2.3.4', '::ffff:10.0.0.0/104', '2001:db8::/31', '1.2.3.4/033'];
+  // Edges of every IPv6 range, as single addresses and as CIDRs around them.
+  for (const r of SPECIAL_RANGES_V6) {
+    const b = cidrBounds(r.cidr, { keepMapped: true });
+    for (const v of [b.first - 1n, b.first, b.last, b.last + 1n]) {
+      if (v < 0n || v >= 1n << 128n) continue;
+      const groups = Array.from({ length: 8 }, (_, k) => ((v >> BigInt(112 - 16 * k)) & 0xffffn).toString(16));
+      const text = groups.join(':');
+      samples.push(text, `${text}/${b.prefix}`, `${text}/${Math.max(1, b.prefix - 1)}`, `${text}/64`);
+    }
+  }
+  const prefixes = ['2001', '2001:db8', '2002', '2a0e', '2604', '3fff', 'fe80', 'fc00', 'ff02', '64:ff9b', '100', '2620:4f'];
+  for (let i = 0; i < 20_000; i++) {
+    const head = prefixes[rnd(prefixes.length)] as string;
+    const tail = Array.from({ length: 1 + rnd(3) }, () => rnd(0x10000).toString(16)).join(':');
+    const cidr = rnd(2) === 0 ? '' : `/${rnd(129)}`;
+    samples.push(`${head}:${tail}::${rnd(0x10000).toString(16)}${cidr}`);
+    samples.push(`${rnd(256)}.${rnd(256)}.${rnd(256)}.${rnd(256)}/${rnd(33)}`);
+  }
+  for (const v of samples) {
+    const b = blockability(v);
+    expect([v, b.blockable]).toEqual([v, expectedBlockable(v)]);
+    const withMin = blockability(v, { minPrefixV4: 16, minPrefixV6: 32 });
+    expect([v, withMin.blockable]).toEqual([v, expectedBlockable(v, 16, 32)]);
+  }
 });
