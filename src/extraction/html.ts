@@ -13,6 +13,13 @@
  * megabytes of `<`) stays linear.
  */
 
+// What a tag does to the text, looked up by a number computed from its name (no string per tag).
+const KIND_OTHER = 0;
+const KIND_LINE = 1;
+const KIND_CELL = 2;
+const KIND_DROP = 3;
+const KIND_PRE = 4;
+
 /** Elements whose whole content is dropped. */
 const DROP_CONTENT = new Set(['script', 'style', 'head', 'template', 'noscript', 'title']);
 /** Elements that separate lines. */
@@ -25,8 +32,32 @@ const LINE_BREAK = new Set([
 /** Elements that separate cells on one line. */
 const CELL = new Set(['td', 'th']);
 
-const TAG_NAME = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)/y;
-const NEEDS_COLLAPSE = /[\t\r\n\f]| {2}/;
+/**
+ * A tag name as a number: base 38 over [a-z0-9-], case folded, for names of up to 10 characters
+ * (38^10 < 2^53, so it is exact). 0 for anything longer or with other characters: no listed element.
+ */
+function nameKey(t: string, from: number, to: number): number {
+  if (to - from > 10) return 0;
+  let key = 0;
+  for (let k = from; k < to; k++) {
+    const c = t.charCodeAt(k) | 0x20; // ASCII letters to lower case; digits and '-' keep their codes
+    const d = c >= 97 && c <= 122 ? c - 96 : c >= 48 && c <= 57 ? c - 21 : c === 45 ? 37 : -1;
+    if (d < 0) return 0;
+    key = key * 38 + d;
+  }
+  return key;
+}
+
+const KIND_BY_KEY = new Map<number, number>();
+for (const [names, kind] of [
+  [LINE_BREAK, KIND_LINE],
+  [CELL, KIND_CELL],
+  [DROP_CONTENT, KIND_DROP],
+] as const) {
+  for (const name of names) KIND_BY_KEY.set(nameKey(name, 0, name.length), kind);
+}
+KIND_BY_KEY.set(nameKey('pre', 0, 3), KIND_PRE);
+
 const LINK_ATTR = /(?:^|[\s"'/])(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 const ENTITY = /&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z][a-zA-Z0-9]{1,31}));?/g;
 
@@ -84,6 +115,30 @@ function makeFinder(html: string): (pattern: string, from: number, past: boolean
   };
 }
 
+function isTagNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+function isTagNameChar(c: number): boolean {
+  return isTagNameStart(c) || (c >= 48 && c <= 57) || c === 45;
+}
+
+function hasEquals(html: string, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (html.charCodeAt(k) === 61) return true;
+  return false;
+}
+
+/** True when raw[from, to) has whitespace that HTML collapses: a tab, CR, LF, FF, or two spaces in a row. */
+function needsCollapse(raw: string, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) {
+    const c = raw.charCodeAt(k);
+    if (c < 32 ? c === 9 || c === 10 || c === 12 || c === 13 : c === 32 && raw.charCodeAt(k + 1) === 32 && k + 1 < to) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Converts HTML to text for indicator scanning (see the module comment for the rules). */
 export function htmlToText(html: string): string {
   const parts: string[] = [];
@@ -91,50 +146,55 @@ export function htmlToText(html: string): string {
   const find = makeFinder(html);
   let preDepth = 0;
   let i = 0;
-  const pushText = (raw: string): void => {
-    if (raw === '') return;
+  /** Text between tags. The hot path: most chunks need no collapsing and are pushed as one slice. */
+  const pushText = (from: number, to: number): void => {
+    if (to <= from) return;
+    const raw = html.slice(from, to);
     // HTML whitespace collapses to one space, except inside <pre> where line breaks are content.
-    // Most text chunks have nothing to collapse: test first, replace only when needed.
     if (preDepth > 0) parts.push(raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw);
-    else parts.push(NEEDS_COLLAPSE.test(raw) ? raw.replace(/[ \t\r\n\f]+/g, ' ') : raw);
+    else parts.push(needsCollapse(html, from, to) ? raw.replace(/[ \t\r\n\f]+/g, ' ') : raw);
   };
   while (i < html.length) {
     const lt = html.indexOf('<', i);
     if (lt === -1) {
-      pushText(html.slice(i));
+      pushText(i, html.length);
       break;
     }
-    pushText(html.slice(i, lt));
-    if (html.startsWith('<!--', lt)) {
+    pushText(i, lt);
+    const next = html.charCodeAt(lt + 1);
+    if (next === 33 /* ! */ && html.startsWith('<!--', lt)) {
       const close = html.indexOf('-->', lt + 4);
       if (close === -1) break; // an unclosed comment hides the rest, as in a browser
       i = close + 3;
       continue;
     }
-    const next = html.charCodeAt(lt + 1);
-    TAG_NAME.lastIndex = lt;
-    const m = next === 33 /* ! */ || next === 63 /* ? */ ? null : TAG_NAME.exec(html);
-    if (m === null && next !== 33 && next !== 63) {
-      pushText('<'); // "a < b" is text
+    // The tag name, read by hand: `<name` or `</name`, a letter then letters, digits or '-'.
+    const closing = next === 47; /* / */
+    const nameStart = closing ? lt + 2 : lt + 1;
+    const isTag = next !== 33 && next !== 63 /* ? */ && isTagNameStart(html.charCodeAt(nameStart));
+    if (!isTag && next !== 33 && next !== 63) {
+      parts.push('<'); // "a < b" is text
       i = lt + 1;
       continue;
     }
     const close = html.indexOf('>', lt);
     if (close === -1) {
       // No '>' anywhere after this point, so no later '<' can start a tag either: the rest is text.
-      pushText(html.slice(lt));
+      pushText(lt, html.length);
       break;
     }
-    if (m === null) {
+    if (!isTag) {
       i = close + 1; // <!DOCTYPE …>, <?xml …?>, <![CDATA[ …
       continue;
     }
-    const closing = m[1] === '/';
-    const name = (m[2] as string).toLowerCase();
-    const tag = html.slice(lt, close + 1);
+    let nameEnd = nameStart + 1;
+    while (nameEnd < html.length && isTagNameChar(html.charCodeAt(nameEnd))) nameEnd++;
+    const kind = KIND_BY_KEY.get(nameKey(html, nameStart, nameEnd)) ?? KIND_OTHER;
     i = close + 1;
-    if (!closing) collectLinks(tag, links);
-    if (!closing && DROP_CONTENT.has(name) && !tag.endsWith('/>')) {
+    // Only a tag with an '=' can carry href/src: most tags (<td>, <tr>) are never sliced.
+    if (!closing && hasEquals(html, nameEnd, close)) collectLinks(html.slice(lt, close + 1), links);
+    if (!closing && kind === KIND_DROP && html.charCodeAt(close - 1) !== 47 /* "/>" */) {
+      const name = html.slice(nameStart, nameEnd).toLowerCase();
       let end = find(`</${name}\\s*>`, i, true);
       if (name === 'head' && end === -1) {
         // Many mails never close <head>; end it at <body> instead of losing the whole message.
@@ -145,19 +205,21 @@ export function htmlToText(html: string): string {
       i = end;
       continue;
     }
-    if (name === 'pre') preDepth = Math.max(0, preDepth + (closing ? -1 : 1));
-    if (LINE_BREAK.has(name)) parts.push('\n');
-    else if (CELL.has(name)) parts.push('\t');
+    if (kind === KIND_PRE) preDepth = Math.max(0, preDepth + (closing ? -1 : 1));
+    if (kind === KIND_LINE || kind === KIND_PRE) parts.push('\n');
+    else if (kind === KIND_CELL) parts.push('\t');
   }
   const text = decodeEntities(parts.join(''));
   // Blank lines carry nothing for scanning; dropping them keeps "html:line N" short and stable.
   const lines: string[] = [];
-  for (const raw of text.split('\n')) {
-    let a = 0;
-    let b = raw.length;
-    while (a < b && raw.charCodeAt(a) === 32) a++;
-    while (b > a && raw.charCodeAt(b - 1) <= 32) b--;
-    if (b > a) lines.push(a === 0 && b === raw.length ? raw : raw.slice(a, b));
+  for (let a = 0; a <= text.length; ) {
+    let nl = text.indexOf('\n', a);
+    if (nl === -1) nl = text.length;
+    let b = nl;
+    while (a < b && text.charCodeAt(a) === 32) a++;
+    while (b > a && text.charCodeAt(b - 1) <= 32) b--;
+    if (b > a) lines.push(text.slice(a, b));
+    a = nl + 1;
   }
   const uniqueLinks = [...new Set(links.map((l) => decodeEntities(l).trim()).filter((l) => l !== ''))];
   if (uniqueLinks.length > 0) lines.push('', ...uniqueLinks);

@@ -166,8 +166,9 @@ function plainlyBlockable(value: string, opts: BlockabilityOptions): boolean {
     const word = (((g[2 * k] as number) << 16) | (g[2 * k + 1] as number)) >>> 0;
     const bits = Math.min(32, Math.max(0, prefix - 32 * k));
     const host = bits === 32 ? 0 : 0xffffffff >>> bits;
-    first[k] = (word & ~host) >>> 0;
-    last[k] = (first[k] | host) >>> 0;
+    const low = (word & ~host) >>> 0;
+    first[k] = low;
+    last[k] = (low | host) >>> 0;
   }
   for (const r of V6_WORDS) if (wordsLe(r.first, last) && wordsLe(first, r.last)) return false;
   return true;
