@@ -144,7 +144,8 @@ function afterVersionMarker(t: string, s: number): boolean {
     return (
       j < s - 3 &&
       isAsciiLetter(first) &&
-      (before === -1 || isBlank(before) || before === 40 || before === 59 || before === 44 || before === 34)
+      // Start of text, any blank or line break, '(', ';', ',' or '"' before the name.
+      (before <= 32 || before === 40 || before === 59 || before === 44 || before === 34)
     );
   }
   // "agent-4.2.1.7", "openssl-1.1.1.1": a name joined to the quad by a hyphen is a product version.

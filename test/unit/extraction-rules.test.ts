@@ -48,6 +48,7 @@ describe('not addresses', () => {
     ['§', '§ 4.2.1.1 and §4.2.1.2'],
     ['a connecting word', 'reports its version as 3.1.4.1'],
     ['User-Agent token', 'Mozilla/5.0 Firefox/115.0.1.2'],
+    ['User-Agent token at the start of a line', 'user agent:\nChrome/120.0.1.2 and\nEdg/120.0.2.91'],
     ['name-version', 'agent-4.2.1.7 openssl-1.1.1.1'],
     ['reverse DNS', '47.101.220.185.in-addr.arpa'],
     ['DNSBL name', '4.3.2.1.zen.spamhaus.org'],
