@@ -10,7 +10,7 @@ import { htmlToText } from './html';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { jsonToText } from './json';
 import { pdfToText } from './pdf';
-import { longRunNote, scanInto } from './scan';
+import { longRunNote, scanInto, scanUtf8Into, type ScanStats } from './scan';
 import { xlsxToText } from './xlsx';
 import { readZip } from './zip';
 
@@ -97,7 +97,17 @@ export class ExtractionContext {
 
   /** Scans text into the set, noting runs too long to be addresses. */
   scan(text: string, src: Source, locate?: (line: number) => string | undefined): void {
-    const note = longRunNote(scanInto(this.set, text, src, { locate }), src.label);
+    this.noteLongRuns(scanInto(this.set, text, src, { locate }), src);
+  }
+
+  /** {@link scan} for text bytes in `charset`: UTF-8 is decoded piece by piece as it is scanned. */
+  scanBytes(content: Buffer, charset: string | undefined, src: Source): void {
+    if (isUtf8(content, charset)) this.noteLongRuns(scanUtf8Into(this.set, content, src), src);
+    else this.scan(decodeText(content, charset), src);
+  }
+
+  private noteLongRuns(stats: ScanStats, src: Source): void {
+    const note = longRunNote(stats, src.label);
     if (note !== undefined) this.notes.push(note);
   }
 
@@ -173,11 +183,18 @@ export function kindOf(contentType: string | undefined, filename: string | undef
   return 'unsupported';
 }
 
+/** True when {@link decodeText} reads `content` as UTF-8 (no UTF-16 byte order mark, no other charset declared). */
+function isUtf8(content: Buffer, charset: string | undefined): boolean {
+  if (content[0] === 0xff && content[1] === 0xfe) return false;
+  if (content[0] === 0xfe && content[1] === 0xff) return false;
+  return charset === undefined || /^utf-?8$/i.test(charset);
+}
+
 /** Decodes text bytes using a BOM, the declared charset, or UTF-8. */
 export function decodeText(content: Buffer, charset?: string): string {
   if (content[0] === 0xff && content[1] === 0xfe) return new TextDecoder('utf-16le').decode(content);
   if (content[0] === 0xfe && content[1] === 0xff) return new TextDecoder('utf-16be').decode(content);
-  if (charset === undefined || /^utf-?8$/i.test(charset)) return content.toString('utf8');
+  if (isUtf8(content, charset)) return content.toString('utf8');
   {
     try {
       return new TextDecoder(charset).decode(content);
@@ -243,7 +260,7 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
   const src: Source = { label: part.label, part: part.part, attachment: part.attachment };
   switch (kind) {
     case 'text':
-      ctx.scan(decodeText(part.content, part.charset), src);
+      ctx.scanBytes(part.content, part.charset, src);
       return;
     case 'html':
       ctx.scan(htmlToText(decodeText(part.content, part.charset)), src);

@@ -284,8 +284,7 @@ function isNarrowRange(a: string, b: string, version: IpVersion): boolean {
 
 /** One scan of one text into an IndicatorSet. */
 class Scanner {
-  readonly stats: ScanStats = { longRuns: 0, longestRun: 0, firstLongRunLine: 0 };
-  private line = 1;
+  private line: number;
   private lineStart = 0;
   /** Index of the first newline not yet counted into `line` (-1: none left). */
   private nextNewline: number;
@@ -307,8 +306,17 @@ class Scanner {
     private readonly set: IndicatorSet,
     private readonly src: Source,
     private readonly locate: ((line: number) => string | undefined) | undefined,
+    firstLine: number,
+    readonly stats: ScanStats,
   ) {
+    this.line = firstLine;
     this.nextNewline = t.indexOf('\n');
+  }
+
+  /** The number of the text's last line (every line break counted). */
+  lastLine(): number {
+    this.lineAt(this.t.length);
+    return this.line;
   }
 
   run(): void {
@@ -685,13 +693,68 @@ export function prepareText(text: string): string {
 }
 
 /**
+ * Text is scanned in pieces of about this many characters, cut at line breaks. Every rule of the
+ * scanner, refang and unwrap looks no further than the line it is on, so the pieces give exactly
+ * the result of one pass over the whole text. Small strings live in V8's young generation, where
+ * building and reading them is several times faster than a multi-megabyte string in large-object
+ * space: on the 21 MB benchmark corpus, decoding fell from 13.5 to 2 ms and refang's rebuild of the
+ * text from 14 to 3.6 ms.
+ */
+const CHUNK = 32 * 1024;
+
+/** Scans a text given piece by piece, each piece one or more whole lines, numbering lines across pieces. */
+class ChunkedScan {
+  readonly stats: ScanStats = { longRuns: 0, longestRun: 0, firstLongRunLine: 0 };
+  private line = 1;
+
+  constructor(
+    private readonly set: IndicatorSet,
+    private readonly src: Source,
+    private readonly locate: ((line: number) => string | undefined) | undefined,
+  ) {}
+
+  /** Scans `lines`: whole lines, without the line break after the last one. */
+  lines(lines: string): void {
+    const scanner = new Scanner(prepareText(lines), this.set, this.src, this.locate, this.line, this.stats);
+    scanner.run();
+    this.line = scanner.lastLine() + 1;
+  }
+}
+
+/**
  * Scans `text` (refanged and unwrapped first) into `set`, labelling places with `src`. Returns what
  * the scan noticed besides indicators (very long runs), for the caller's notes.
  */
 export function scanInto(set: IndicatorSet, text: string, src: Source, opts: ScanOptions = {}): ScanStats {
-  const scanner = new Scanner(prepareText(text), set, src, opts.locate);
-  scanner.run();
-  return scanner.stats;
+  const scan = new ChunkedScan(set, src, opts.locate);
+  for (let a = 0; ; ) {
+    const e = a + CHUNK >= text.length ? -1 : text.indexOf('\n', a + CHUNK);
+    if (e === -1) {
+      scan.lines(a === 0 ? text : text.slice(a));
+      break;
+    }
+    scan.lines(text.slice(a, e));
+    a = e + 1;
+  }
+  return scan.stats;
+}
+
+/**
+ * {@link scanInto} for UTF-8 bytes: decoded piece by piece (cut at line feeds, which never fall
+ * inside a UTF-8 sequence), so the whole text never exists as one large string.
+ */
+export function scanUtf8Into(set: IndicatorSet, bytes: Buffer, src: Source, opts: ScanOptions = {}): ScanStats {
+  const scan = new ChunkedScan(set, src, opts.locate);
+  for (let a = 0; ; ) {
+    const e = a + CHUNK >= bytes.length ? -1 : bytes.indexOf(10, a + CHUNK);
+    if (e === -1) {
+      scan.lines(bytes.toString('utf8', a));
+      break;
+    }
+    scan.lines(bytes.toString('utf8', a, e));
+    a = e + 1;
+  }
+  return scan.stats;
 }
 
 /** A note for a scan that met runs too long to be addresses, or undefined. */

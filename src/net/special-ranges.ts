@@ -174,12 +174,31 @@ function plainlyBlockable(value: string, opts: BlockabilityOptions): boolean {
   return true;
 }
 
+/**
+ * The IPv4 ranges by first octet: bucket k holds the ranges that overlap k.0.0.0/8. Most buckets
+ * are empty, so most public addresses are judged with one array lookup; a linear walk over the whole
+ * table cost about 250 ns per address, a fifth of extraction's time on IOC-dense text.
+ */
+const V4_BY_OCTET: { first: number; last: number; prefix: number; range: IndexedRange }[][] = Array.from(
+  { length: 256 },
+  (_, k) =>
+    V4_NUMERIC.filter((r) => r.first <= k * 2 ** 24 + 0xffffff && k * 2 ** 24 <= r.last).map((r) => ({
+      ...r,
+      prefix: r.range.bounds.prefix,
+    })),
+);
+
 /** The most specific special range holding the IPv4 address `n`, or undefined. */
 function specialV4(n: number): IndexedRange | undefined {
+  const bucket = V4_BY_OCTET[n >>> 24] as (typeof V4_BY_OCTET)[number];
   let inside: IndexedRange | undefined;
-  for (const r of V4_NUMERIC) {
-    if (r.first > n) break; // sorted by first address
-    if (n <= r.last && (inside === undefined || r.range.bounds.prefix > inside.bounds.prefix)) inside = r.range;
+  let insidePrefix = -1;
+  for (let i = 0; i < bucket.length; i++) {
+    const r = bucket[i] as (typeof bucket)[number];
+    if (r.first <= n && n <= r.last && r.prefix > insidePrefix) {
+      inside = r.range;
+      insidePrefix = r.prefix;
+    }
   }
   return inside;
 }
