@@ -128,31 +128,99 @@ function hasEquals(html: string, from: number, to: number): boolean {
   return false;
 }
 
-/** True when raw[from, to) has whitespace that HTML collapses: a tab, CR, LF, FF, or two spaces in a row. */
-function needsCollapse(raw: string, from: number, to: number): boolean {
-  for (let k = from; k < to; k++) {
-    const c = raw.charCodeAt(k);
-    if (c < 32 ? c === 9 || c === 10 || c === 12 || c === 13 : c === 32 && raw.charCodeAt(k + 1) === 32 && k + 1 < to) {
-      return true;
+function isCollapsible(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
+}
+
+/**
+ * The text being rendered, as character codes in a growing byte buffer (switching to 16-bit codes
+ * at the first character above U+00FF), turned into one string at the end. Pushing a slice per text
+ * run and joining hundreds of thousands of them cost most of the rendering time.
+ */
+class TextBuffer {
+  private bytes: Uint8Array | undefined;
+  private wide: Uint16Array | undefined;
+  length = 0;
+  hasAmpersand = false;
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(Math.max(64, capacity));
+  }
+
+  push(c: number): void {
+    if (c === 38 /* & */) this.hasAmpersand = true;
+    if (this.bytes !== undefined) {
+      if (c > 0xff) {
+        this.widen();
+        this.push(c);
+        return;
+      }
+      if (this.length === this.bytes.length) {
+        const grown = new Uint8Array(this.bytes.length * 2);
+        grown.set(this.bytes);
+        this.bytes = grown;
+      }
+      this.bytes[this.length++] = c;
+      return;
+    }
+    const wide = this.wide as Uint16Array;
+    if (this.length === wide.length) {
+      const grown = new Uint16Array(wide.length * 2);
+      grown.set(wide);
+      this.wide = grown;
+    }
+    (this.wide as Uint16Array)[this.length++] = c;
+  }
+
+  /** Appends html[from, to) with HTML whitespace collapsed: each run of blanks and line breaks becomes one space. */
+  pushCollapsed(html: string, from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      const c = html.charCodeAt(k);
+      if (!isCollapsible(c)) {
+        this.push(c);
+        continue;
+      }
+      this.push(32);
+      while (k + 1 < to && isCollapsible(html.charCodeAt(k + 1))) k++;
     }
   }
-  return false;
+
+  /** Appends html[from, to) as preformatted text: only CR LF and lone CR become LF. */
+  pushPre(html: string, from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      const c = html.charCodeAt(k);
+      if (c !== 13) this.push(c);
+      else {
+        this.push(10);
+        if (k + 1 < to && html.charCodeAt(k + 1) === 10) k++;
+      }
+    }
+  }
+
+  toString(): string {
+    if (this.bytes !== undefined) return Buffer.from(this.bytes.buffer, 0, this.length).toString('latin1');
+    return new TextDecoder('utf-16le').decode((this.wide as Uint16Array).subarray(0, this.length));
+  }
+
+  private widen(): void {
+    const bytes = this.bytes as Uint8Array;
+    this.wide = new Uint16Array(bytes.length);
+    this.wide.set(bytes.subarray(0, this.length));
+    this.bytes = undefined;
+  }
 }
 
 /** Converts HTML to text for indicator scanning (see the module comment for the rules). */
 export function htmlToText(html: string): string {
-  const parts: string[] = [];
+  const out = new TextBuffer(html.length);
   const links: string[] = [];
   const find = makeFinder(html);
   let preDepth = 0;
   let i = 0;
-  /** Text between tags. The hot path: most chunks need no collapsing and are pushed as one slice. */
+  /** Text between tags. HTML whitespace collapses to one space, except inside <pre> where line breaks are content. */
   const pushText = (from: number, to: number): void => {
-    if (to <= from) return;
-    const raw = html.slice(from, to);
-    // HTML whitespace collapses to one space, except inside <pre> where line breaks are content.
-    if (preDepth > 0) parts.push(raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw);
-    else parts.push(needsCollapse(html, from, to) ? raw.replace(/[ \t\r\n\f]+/g, ' ') : raw);
+    if (preDepth > 0) out.pushPre(html, from, to);
+    else out.pushCollapsed(html, from, to);
   };
   while (i < html.length) {
     const lt = html.indexOf('<', i);
@@ -173,7 +241,7 @@ export function htmlToText(html: string): string {
     const nameStart = closing ? lt + 2 : lt + 1;
     const isTag = next !== 33 && next !== 63 /* ? */ && isTagNameStart(html.charCodeAt(nameStart));
     if (!isTag && next !== 33 && next !== 63) {
-      parts.push('<'); // "a < b" is text
+      out.push(60); // "a < b" is text
       i = lt + 1;
       continue;
     }
@@ -206,10 +274,11 @@ export function htmlToText(html: string): string {
       continue;
     }
     if (kind === KIND_PRE) preDepth = Math.max(0, preDepth + (closing ? -1 : 1));
-    if (kind === KIND_LINE || kind === KIND_PRE) parts.push('\n');
-    else if (kind === KIND_CELL) parts.push('\t');
+    if (kind === KIND_LINE || kind === KIND_PRE) out.push(10);
+    else if (kind === KIND_CELL) out.push(9);
   }
-  const text = decodeEntities(parts.join(''));
+  const rendered = out.toString();
+  const text = out.hasAmpersand ? decodeEntities(rendered) : rendered;
   // Blank lines carry nothing for scanning; dropping them keeps "html:line N" short and stable.
   const lines: string[] = [];
   for (let a = 0; a <= text.length; ) {
