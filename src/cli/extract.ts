@@ -32,10 +32,13 @@ async function readInput(path: string, maxBytes: number): Promise<Buffer | strin
   return readFile(path);
 }
 
-/** Runs the extraction on every file and merges the indicators (a message's places get the file name in front). */
-export async function extractFiles(paths: string[], maxFileBytes: number): Promise<ExtractResult> {
+/**
+ * Runs the extraction on every file and merges the indicators (a message's places get the file name
+ * in front). `places` false skips recording where each was seen, for output that prints values only.
+ */
+export async function extractFiles(paths: string[], maxFileBytes: number, places = true): Promise<ExtractResult> {
   const files: FileExtraction[] = [];
-  const merged = new IndicatorSet();
+  const merged = new IndicatorSet(undefined, places);
   for (const path of paths) {
     const name = basename(path);
     const bytes = await readInput(path, maxFileBytes);
@@ -51,7 +54,7 @@ export async function extractFiles(paths: string[], maxFileBytes: number): Promi
       });
       continue;
     }
-    const r = await extractFromFile(name, bytes, { maxMessageBytes: maxFileBytes });
+    const r = await extractFromFile(name, bytes, { maxMessageBytes: maxFileBytes, places });
     r.file = path;
     files.push(r);
     if (r.format === 'message') merged.addFound(r.indicators, `${name} > `, name);
@@ -106,7 +109,8 @@ export function registerExtract(program: Command, printer: () => Printer): void 
       const maxMb = Number(opts.maxFileMb);
       if (!Number.isFinite(maxMb) || maxMb <= 0)
         throw new UserError(`--max-file-mb must be a positive number, not ${opts.maxFileMb}`);
-      const result = await extractFiles(paths, Math.round(maxMb * MB));
+      // --ips prints values and verdicts only: where each was seen is not worth recording.
+      const result = await extractFiles(paths, Math.round(maxMb * MB), !opts.ips);
       // A file that could not be read at all is the user's to fix: exit 1, after printing what was read.
       const refused = result.files.some((f) => !f.ok);
       if (opts.ips) p.result(result, (r) => r.indicators.map(ipsLine).join('\n'), refused);

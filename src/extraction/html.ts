@@ -281,7 +281,7 @@ export function htmlToText(html: string): string {
   const text = out.hasAmpersand ? decodeEntities(rendered) : rendered;
   // Blank lines carry nothing for scanning; dropping them keeps "html:line N" short and stable.
   const lines: string[] = [];
-  for (let a = 0; a <= text.length; ) {
+  for (let a = 0; a <= text.length;) {
     let nl = text.indexOf('\n', a);
     if (nl === -1) nl = text.length;
     let b = nl;

@@ -213,7 +213,11 @@ export class IndicatorSet {
   private overflowValues = 0;
   private readonly overflowSeen = new Set<string>();
 
-  constructor(readonly maxIndicators: number = DEFAULT_MAX_INDICATORS) {}
+  /** `keepPlaces` false: no place is recorded, so results have empty `where` and `places`. */
+  constructor(
+    readonly maxIndicators: number = DEFAULT_MAX_INDICATORS,
+    private readonly keepPlaces = true,
+  ) {}
 
   get size(): number {
     return this.values.length;
@@ -270,7 +274,8 @@ export class IndicatorSet {
   }
 
   private create(value: string | undefined, version: IpVersion, v4 = -1): number {
-    const n = v4 >= 0 ? v4 : version === 4 && !(value as string).includes('/') ? (parseV4(value as string) as number) : -1;
+    const n =
+      v4 >= 0 ? v4 : version === 4 && !(value as string).includes('/') ? (parseV4(value as string) as number) : -1;
     const e = this.values.length;
     // Single IPv4 addresses are found by number only (and their text built at the end); everything
     // else by its canonical text.
@@ -336,7 +341,7 @@ export class IndicatorSet {
     if (derivedFrom === undefined) this.flags.set(e, this.flags.get(e) | LITERAL);
     else this.derived[e] ??= derivedFrom;
     if (hostBitsSet) this.flags.set(e, this.flags.get(e) | HOST_BITS_SET);
-    if (this.placeCount.get(e) >= MAX_PLACES) return;
+    if (!this.keepPlaces || this.placeCount.get(e) >= MAX_PLACES) return;
     for (let k = this.firstPlace.get(e); k !== -1; k = this.placeNext.get(k)) {
       if (this.samePlace(k, src, line, at)) return;
     }
@@ -383,12 +388,7 @@ export class IndicatorSet {
     const line = this.placeLine.get(k);
     const at = this.placeAt.get(k);
     const text = this.texts[this.placeText.get(k)] as string;
-    const excerpt = excerptOf(
-      text,
-      this.placeStart.get(k),
-      this.placeEnd.get(k),
-      this.placeLineStart.get(k),
-    );
+    const excerpt = excerptOf(text, this.placeStart.get(k), this.placeEnd.get(k), this.placeLineStart.get(k));
     const place: Place = { where: whereString(src.label, line, at), part: src.part, line, excerpt };
     if (src.attachment !== undefined) place.attachment = src.attachment;
     if (at !== undefined) place.at = at;
@@ -410,7 +410,7 @@ export class IndicatorSet {
       if (f.derivedFromRange === undefined) this.flags.set(e, this.flags.get(e) | LITERAL);
       else this.derived[e] ??= f.derivedFromRange;
       if (f.hostBitsSet) this.flags.set(e, this.flags.get(e) | HOST_BITS_SET);
-      for (const p of f.places) {
+      for (const p of this.keepPlaces ? f.places : []) {
         const where = wherePrefix + p.where;
         if (this.placeCount.get(e) >= MAX_PLACES) break;
         let dup = false;

@@ -12,7 +12,6 @@
 
 // Zero-width space/non-joiner/joiner, word joiner, BOM / zero-width no-break space, soft hyphen.
 const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF\u00AD]/g;
-const HAS_INVISIBLE = /[\u200B-\u200D\u2060\uFEFF\u00AD]/;
 
 /**
  * The alternatives. Each starts with a literal character, so the engine only stops where one of

@@ -727,7 +727,7 @@ class ChunkedScan {
  */
 export function scanInto(set: IndicatorSet, text: string, src: Source, opts: ScanOptions = {}): ScanStats {
   const scan = new ChunkedScan(set, src, opts.locate);
-  for (let a = 0; ; ) {
+  for (let a = 0; ;) {
     const e = a + CHUNK >= text.length ? -1 : text.indexOf('\n', a + CHUNK);
     if (e === -1) {
       scan.lines(a === 0 ? text : text.slice(a));
@@ -745,7 +745,7 @@ export function scanInto(set: IndicatorSet, text: string, src: Source, opts: Sca
  */
 export function scanUtf8Into(set: IndicatorSet, bytes: Buffer, src: Source, opts: ScanOptions = {}): ScanStats {
   const scan = new ChunkedScan(set, src, opts.locate);
-  for (let a = 0; ; ) {
+  for (let a = 0; ;) {
     const e = a + CHUNK >= bytes.length ? -1 : bytes.indexOf(10, a + CHUNK);
     if (e === -1) {
       scan.lines(bytes.toString('utf8', a));

@@ -24,6 +24,15 @@ describe('labelled fixtures: exactly the expected values', () => {
   });
 });
 
+describe('places: false', () => {
+  test.each(Object.keys(LABELS))('%s: the same values, counts and verdicts, with no places', async (name) => {
+    const full = await extractFromFile(name, file(name));
+    const lean = await extractFromFile(name, file(name), { places: false });
+    expect(lean.indicators.length).toBeGreaterThan(0);
+    expect(lean.indicators).toEqual(full.indicators.map((i) => ({ ...i, where: [], places: [] })));
+  });
+});
+
 describe('places name the cell, page, STIX object or nested attachment', () => {
   test('XLSX: sheet!cell, formula hyperlinks and cell links', async () => {
     const r = await extractFromFile('iocs.xlsx', file('iocs.xlsx'));

@@ -59,7 +59,14 @@ test('CIDRs and IPv6 values: the quick verdict agrees with the range check on ra
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed % n;
   };
-  const samples: string[] = ['::/0', '0.0.0.0/0', '::ffff:1.2.3.4', '::ffff:10.0.0.0/104', '2001:db8::/31', '1.2.3.4/033'];
+  const samples: string[] = [
+    '::/0',
+    '0.0.0.0/0',
+    '::ffff:1.2.3.4',
+    '::ffff:10.0.0.0/104',
+    '2001:db8::/31',
+    '1.2.3.4/033',
+  ];
   // Edges of every IPv6 range, as single addresses and as CIDRs around them.
   for (const r of SPECIAL_RANGES_V6) {
     const b = cidrBounds(r.cidr, { keepMapped: true });
@@ -70,7 +77,20 @@ test('CIDRs and IPv6 values: the quick verdict agrees with the range check on ra
       samples.push(text, `${text}/${b.prefix}`, `${text}/${Math.max(1, b.prefix - 1)}`, `${text}/64`);
     }
   }
-  const prefixes = ['2001', '2001:db8', '2002', '2a0e', '2604', '3fff', 'fe80', 'fc00', 'ff02', '64:ff9b', '100', '2620:4f'];
+  const prefixes = [
+    '2001',
+    '2001:db8',
+    '2002',
+    '2a0e',
+    '2604',
+    '3fff',
+    'fe80',
+    'fc00',
+    'ff02',
+    '64:ff9b',
+    '100',
+    '2620:4f',
+  ];
   for (let i = 0; i < 20_000; i++) {
     const head = prefixes[rnd(prefixes.length)] as string;
     const tail = Array.from({ length: 1 + rnd(3) }, () => rnd(0x10000).toString(16)).join(':');
