@@ -69,59 +69,72 @@ export function parseV4(text: string): number | undefined {
   return parts === 4 ? value : undefined;
 }
 
-function parseHexGroup(group: string): number | undefined {
-  if (group.length < 1 || group.length > 4) return undefined;
-  let v = 0;
-  for (let i = 0; i < group.length; i++) {
-    const c = group.charCodeAt(i);
-    let d: number;
-    if (c >= 48 && c <= 57) d = c - 48;
-    else if (c >= 97 && c <= 102) d = c - 87;
-    else if (c >= 65 && c <= 70) d = c - 55;
-    else return undefined;
-    v = v * 16 + d;
-  }
-  return v;
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
-/** Parses the groups of one side of `::` (or the whole address); an IPv4 tail is allowed only when `allowV4Tail`. */
-function parseGroups(text: string, allowV4Tail: boolean): number[] | undefined {
-  if (text === '') return [];
-  const pieces = text.split(':');
+/**
+ * Parses IPv6 text (RFC 4291 §2.2) into its eight 16-bit groups. Zone ids (`%eth0`) are not accepted.
+ * One pass over the characters, no split: extraction runs this for every IPv6-looking token.
+ */
+export function parseV6Groups(text: string): number[] | undefined {
+  const n = text.length;
+  if (n < 2 || n > MAX_V6_TEXT) return undefined;
   const groups: number[] = [];
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i] as string;
-    if (piece.includes('.')) {
+  let gap = -1; // index in `groups` where "::" stands, -1: none
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    // Only "::" may start an address.
+    if (text.charCodeAt(1) !== 58) return undefined;
+    gap = 0;
+    i = 2;
+    if (i === n) return [0, 0, 0, 0, 0, 0, 0, 0];
+  }
+  for (;;) {
+    // One group: 1-4 hex digits, or (as the last piece) a dotted IPv4 address.
+    const start = i;
+    let value = 0;
+    while (i < n && i - start < 5) {
+      const d = hexValue(text.charCodeAt(i));
+      if (d < 0) break;
+      value = value * 16 + d;
+      i++;
+    }
+    const c = i < n ? text.charCodeAt(i) : -1;
+    if (c === 46 /* . */) {
       // An embedded IPv4 address may only be the final 32 bits (RFC 4291 §2.2 form 3).
-      if (!allowV4Tail || i !== pieces.length - 1) return undefined;
-      const v4 = parseV4(piece);
+      let end = i;
+      while (end < n && text.charCodeAt(end) !== 58) end++;
+      if (end !== n) return undefined;
+      const v4 = parseV4(text.slice(start, n));
       if (v4 === undefined) return undefined;
       groups.push(Math.floor(v4 / 65536), v4 % 65536);
-    } else {
-      const g = parseHexGroup(piece);
-      if (g === undefined) return undefined;
-      groups.push(g);
+      break;
     }
+    const digits = i - start;
+    if (digits < 1 || digits > 4) return undefined;
+    groups.push(value);
+    if (i === n) break;
+    if (c !== 58) return undefined;
+    i++;
+    if (i < n && text.charCodeAt(i) === 58) {
+      if (gap !== -1) return undefined; // a second "::"
+      gap = groups.length;
+      i++;
+      if (i === n) break;
+    } else if (i === n) {
+      return undefined; // a single trailing ':'
+    }
+    if (groups.length > 8) return undefined;
   }
-  return groups;
-}
-
-/** Parses IPv6 text (RFC 4291 §2.2) into its eight 16-bit groups. Zone ids (`%eth0`) are not accepted. */
-export function parseV6Groups(text: string): number[] | undefined {
-  if (text.length < 2 || text.length > MAX_V6_TEXT) return undefined;
-  const gap = text.indexOf('::');
-  if (gap === -1) {
-    const all = parseGroups(text, true);
-    return all === undefined || all.length !== 8 ? undefined : all;
-  }
-  if (text.indexOf('::', gap + 1) !== -1) return undefined;
-  const head = parseGroups(text.slice(0, gap), false);
-  const tail = parseGroups(text.slice(gap + 2), true);
+  if (gap === -1) return groups.length === 8 ? groups : undefined;
   // `::` stands for at least one zero group, so at most 7 explicit groups may remain.
-  if (head === undefined || tail === undefined || head.length + tail.length > 7) return undefined;
-  const groups = head;
-  for (let i = head.length + tail.length; i < 8; i++) groups.push(0);
-  for (const g of tail) groups.push(g);
+  if (groups.length > 7) return undefined;
+  const zeros = 8 - groups.length;
+  groups.splice(gap, 0, ...new Array<number>(zeros).fill(0));
   return groups;
 }
 

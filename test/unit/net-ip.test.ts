@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import {
   cidrBounds,
   cidrContains,
@@ -256,4 +257,27 @@ describe('rangeToCidrs', () => {
     expect(() => rangeToCidrs('10.0.0.1', '::1')).toThrow();
     expect(() => rangeToCidrs('10.0.0.1', 'x')).toThrow();
   });
+});
+
+test('IPv6 validity agrees with node:net on 300,000 random strings of address characters', () => {
+  const pieces = ['0', '1', '9', 'a', 'f', 'F', 'g', ':', ':', '::', '.', '255', '256', 'ffff', '12345', '1.2.3.4'];
+  let seed = 5;
+  const next = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  let valid = 0;
+  const differ: string[] = [];
+  for (let i = 0; i < 300_000; i++) {
+    let s = '';
+    for (let n = 1 + Math.floor(next() * 16); n > 0; n--) s += pieces[Math.floor(next() * pieces.length)];
+    // mail2waf reads zero-padded octets as decimal (010.1.2.3 is 10.1.2.3); node:net refuses them.
+    const tail = s.slice(s.lastIndexOf(':') + 1);
+    if (!s.includes(':') || (tail.includes('.') && /(^|\.)0[0-9]/.test(tail))) continue;
+    const ours = parseIp(s) !== undefined;
+    if (ours) valid++;
+    if (ours !== isIPv6(s)) differ.push(s);
+  }
+  expect(valid).toBeGreaterThan(1000);
+  expect(differ.slice(0, 5)).toEqual([]);
 });
