@@ -174,7 +174,25 @@ class TextBuffer {
 
   /** Appends html[from, to) with HTML whitespace collapsed: each run of blanks and line breaks becomes one space. */
   pushCollapsed(html: string, from: number, to: number): void {
-    for (let k = from; k < to; k++) {
+    let k = from;
+    const bytes = this.bytes;
+    if (bytes !== undefined && this.length + (to - from) <= bytes.length) {
+      // The hot loop of rendering: one-byte text written straight into the buffer.
+      let len = this.length;
+      for (; k < to; k++) {
+        const c = html.charCodeAt(k);
+        if (c > 0xff) break; // the rest goes the general way, which widens the buffer
+        if (isCollapsible(c)) {
+          bytes[len++] = 32;
+          while (k + 1 < to && isCollapsible(html.charCodeAt(k + 1))) k++;
+          continue;
+        }
+        if (c === 38) this.hasAmpersand = true;
+        bytes[len++] = c;
+      }
+      this.length = len;
+    }
+    for (; k < to; k++) {
       const c = html.charCodeAt(k);
       if (!isCollapsible(c)) {
         this.push(c);

@@ -504,36 +504,23 @@ class Scanner {
     if (isMacLike(text)) return false;
     const ip = parseIp(text);
     if (ip === undefined) return false;
-    const emitAddress = (): true => {
-      this.emit(
-        start,
-        end,
-        ip.version === 4 ? (parseV4(ip.address) as number) : -1,
-        ip.address,
-        ip.version,
-        true,
-        false,
-      );
+    const v4 = ip.version === 4 ? (parseV4(ip.address) as number) : -1;
+    if (trimmed || codeAt(t, end) !== CH_SLASH || isUrlHost(t, start)) {
+      this.emit(start, end, v4, ip.address, ip.version, true, false);
       return true;
-    };
-    if (trimmed || codeAt(t, end) !== CH_SLASH || isUrlHost(t, start)) return emitAddress();
+    }
     // Always up to 128: `::ffff:1.2.3.0/120` is IPv6 syntax even though it canonicalises to IPv4.
     const p = readAfterSlash(t, end, 128);
-    if (p === 'none') return emitAddress();
+    if (p === 'none') {
+      this.emit(start, end, v4, ip.address, ip.version, true, false);
+      return true;
+    }
     if (p === 'bad') {
       this.consumed = Math.max(this.consumed, skipNumberish(t, end + 1));
       return true;
     }
     if (p.kind === 'port') {
-      this.emit(
-        start,
-        p.end,
-        ip.version === 4 ? (parseV4(ip.address) as number) : -1,
-        ip.address,
-        ip.version,
-        true,
-        false,
-      );
+      this.emit(start, p.end, v4, ip.address, ip.version, true, false);
       return true;
     }
     const c = parseCidr(`${text}/${p.prefix}`);
@@ -542,8 +529,8 @@ class Scanner {
       return true;
     }
     const single = c.prefix === (c.version === 4 ? 32 : 128);
-    const v4 = single && c.version === 4 ? (parseV4(c.network) as number) : -1;
-    this.emit(start, p.end, v4, single ? c.network : `${c.network}/${c.prefix}`, c.version, single, c.hostBitsSet);
+    const singleV4 = single && c.version === 4 ? (parseV4(c.network) as number) : -1;
+    this.emit(start, p.end, singleV4, single ? c.network : `${c.network}/${c.prefix}`, c.version, single, c.hostBitsSet);
     return true;
   }
 
