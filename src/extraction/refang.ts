@@ -14,23 +14,29 @@
 const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF\u00AD]/g;
 
 /**
- * The alternatives. Each starts with a literal character, so the engine only stops where one of
- * `[ ( { \\ . 0-9 h H` occurs; checks that need the character before the match (a letter or digit
- * before a half-bracketed dot, no word before `hxxp`) are made in code, which also eats the blanks
- * before `[.]` without a regex that would rescan a long run of blanks from every position.
- * 1. `[.]` `(.)` `{.}` `[dot]` `(dot)` `{dot}` in any case, blanks inside, and blanks on either side
- *    eaten too (`1.2.3 [.] 4` reads `1.2.3.4`);
+ * The rules, each matched by hand at a candidate position (see TRIGGERS), in this order:
+ * 1. `[.]` `(.)` `{.}` `[dot]` `(dot)` `{dot}` in any case, up to three blanks inside on each side,
+ *    and up to three blanks on either side eaten too (`1.2.3 [.] 4` reads `1.2.3.4`);
  * 2. `[://]` and the like → `://`;
- * 3. `[:]` `(:)` `{:}` → `:`;
+ * 3. `[:]` `(:)` `{:}` (blanks inside allowed) → `:`;
  * 4. `[/]` → `/`;
  * 5. `\.` → `.`;
  * 6. half-bracketed dots between two letters or digits: `1.2.3[.4`, `example.]com`;
  * 7. a single-space-padded dot between digits: `1 . 2` → `1.2` (exactly one space each side, so
  *    "ends at 5. 6 more" is left alone);
- * 8. `hxxp`, `hXXp`, `h**p` (and the `s` forms) as a whole word start.
+ * 8. `hxxp`, `hXXp`, `h**p` (and the `s` forms) as a whole word.
+ * The unit tests hold the same rules as one regular expression and check on random text that both
+ * agree; the regex, run over the whole text, stopped at every digit, dot and 'h' and cost several
+ * times more. Every rule looks at a bounded number of characters, so the pass is linear.
  */
-const DEFANG =
-  /([[({])[ \t]{0,3}(?:\.|[dD][oO][tT])[ \t]{0,3}[\])}]|[[({]:\/\/[\])}]|[[({][ \t]{0,3}:[ \t]{0,3}[\])}]|\[\/\]|\\\.|\[\.(?=[0-9A-Za-z])|\.\](?=[0-9A-Za-z])|[0-9] \. (?=[0-9])|[hH](?:[xX]{2}|\*\*)[pP]([sS]?)(?![0-9A-Za-z_])/g;
+const BRACKET_DOT = 1;
+const SCHEME_SEPARATOR = 2;
+const COLON = 3;
+const SLASH = 4;
+const ESCAPED_DOT = 5;
+const HALF_BRACKETED_DOT = 6;
+const SPACED_DOT = 7;
+const SCHEME = 8;
 
 function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -40,17 +46,105 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/** One regex for all rules, tried only at a candidate position (sticky): see {@link defangCandidates}. */
-const DEFANG_AT = new RegExp(DEFANG.source, 'y');
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isOpen(c: number): boolean {
+  return c === 91 || c === 40 || c === 123; // [ ( {
+}
+
+function isClose(c: number): boolean {
+  return c === 93 || c === 41 || c === 125; // ] ) }
+}
+
+/** Index after up to three blanks from `i`. */
+function blanks3(t: string, i: number): number {
+  let k = i;
+  while (k - i < 3 && isBlank(t.charCodeAt(k))) k++;
+  return k;
+}
+
+// The last match of matchAt: its end, its rule, and for rule 8 whether it is the `s` form.
+let matchEnd = 0;
+let matchSecure = false;
+
+/** The rule that matches at `at` (setting matchEnd), or 0 for none. */
+function matchAt(t: string, at: number): number {
+  const c = t.charCodeAt(at);
+  if (isOpen(c)) {
+    let i = blanks3(t, at + 1);
+    let j = -1;
+    const d = t.charCodeAt(i);
+    if (d === 46) j = i + 1;
+    else if ((d | 0x20) === 100 && (t.charCodeAt(i + 1) | 0x20) === 111 && (t.charCodeAt(i + 2) | 0x20) === 116) {
+      j = i + 3; // "dot" in any case
+    }
+    if (j !== -1) {
+      const k = blanks3(t, j);
+      if (isClose(t.charCodeAt(k))) {
+        matchEnd = k + 1;
+        return BRACKET_DOT;
+      }
+    }
+    if (t.startsWith('://', at + 1) && isClose(t.charCodeAt(at + 4))) {
+      matchEnd = at + 5;
+      return SCHEME_SEPARATOR;
+    }
+    i = blanks3(t, at + 1);
+    if (t.charCodeAt(i) === 58) {
+      const k = blanks3(t, i + 1);
+      if (isClose(t.charCodeAt(k))) {
+        matchEnd = k + 1;
+        return COLON;
+      }
+    }
+    if (c === 91 && t.charCodeAt(at + 1) === 47 && t.charCodeAt(at + 2) === 93) {
+      matchEnd = at + 3;
+      return SLASH;
+    }
+    if (c === 91 && t.charCodeAt(at + 1) === 46 && isAlnum(t.charCodeAt(at + 2))) {
+      matchEnd = at + 2;
+      return HALF_BRACKETED_DOT;
+    }
+    return 0;
+  }
+  if (c === 92 /* \ */) {
+    if (t.charCodeAt(at + 1) !== 46) return 0;
+    matchEnd = at + 2;
+    return ESCAPED_DOT;
+  }
+  if (c === 46) {
+    if (t.charCodeAt(at + 1) !== 93 || !isAlnum(t.charCodeAt(at + 2))) return 0;
+    matchEnd = at + 2;
+    return HALF_BRACKETED_DOT;
+  }
+  if (isDigit(c)) {
+    if (!t.startsWith(' . ', at + 1) || !isDigit(t.charCodeAt(at + 4))) return 0;
+    matchEnd = at + 4;
+    return SPACED_DOT;
+  }
+  // 'h' or 'H', then "xx" (any case) or "**", then 'p', an optional 's', and no word character after.
+  const x1 = t.charCodeAt(at + 1);
+  const x2 = t.charCodeAt(at + 2);
+  const stars = x1 === 42 && x2 === 42;
+  if (!stars && ((x1 | 0x20) !== 120 || (x2 | 0x20) !== 120)) return 0;
+  if ((t.charCodeAt(at + 3) | 0x20) !== 112) return 0;
+  const s = (t.charCodeAt(at + 4) | 0x20) === 115;
+  const after = t.charCodeAt(s ? at + 5 : at + 4);
+  if (isAlnum(after) || after === 95) return 0;
+  matchEnd = s ? at + 5 : at + 4;
+  matchSecure = s;
+  return SCHEME;
+}
 
 /**
  * The characters a defang can involve: the brackets and backslash that start rules 1-6, the '.' of
- * rules 6-7, and the `x`/`X`/`*` of rule 8. Each is found with indexOf (a memchr over the string);
- * a regex stepping through every digit, dot and 'h' of the text cost ten times more.
+ * rules 6-7, and the `x`/`X`/`*` of rule 8. Each is found with indexOf (a memchr over the string).
  */
 const TRIGGERS = ['[', '(', '{', '\\', '.', 'x', 'X', '*'];
 
-/** Where a DEFANG match could start, given a trigger character at `p` (-1: it cannot). */
+/** Where a match could start, given a trigger character at `p` (-1: it cannot). */
 function matchStart(t: string, p: number): number {
   const c = t.charCodeAt(p);
   if (c === 46 /* . */) {
@@ -73,10 +167,6 @@ function nextTrigger(t: string, ch: string, from: number): number {
   return p;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
 /** Removes zero-width characters and soft hyphens (a no-op, found in O(1), for most text). */
 function dropInvisible(text: string): string {
   // indexOf of a character above U+00FF in a one-byte string returns at once: V8 knows it cannot be there.
@@ -89,15 +179,15 @@ function dropInvisible(text: string): string {
 /** Returns `text` with common defanging undone. Linear time; line structure preserved. */
 export function refang(text: string): string {
   const t = dropInvisible(text);
-  // The match positions of the global DEFANG regex, found by trying it (sticky) only at candidate
-  // positions, in order: one cursor per trigger character, the smallest taken each time.
+  // Matches are tried only at candidate positions, in order: one cursor per trigger character,
+  // the smallest taken each time.
   const cursors = new Int32Array(TRIGGERS.length);
   for (let c = 0; c < TRIGGERS.length; c++) cursors[c] = nextTrigger(t, TRIGGERS[c] as string, 0);
   // Pieces joined once at the end: a flat string, which the scanner reads much faster than the rope
   // that repeated `+=` builds.
   const out: string[] = [];
   let last = 0;
-  /** Where the regex would resume: no match may start before it (it is past the previous match). */
+  /** No match may start before this: it is past the previous match. */
   let resume = 0;
   for (;;) {
     let k = -1;
@@ -113,32 +203,29 @@ export function refang(text: string): string {
     cursors[k] = nextTrigger(t, TRIGGERS[k] as string, p + 1);
     const at = matchStart(t, p);
     if (at < resume) continue;
-    DEFANG_AT.lastIndex = at;
-    const m = DEFANG_AT.exec(t);
-    if (m === null) continue;
-    const match = m[0];
-    const c0 = match.charCodeAt(0);
+    const rule = matchAt(t, at);
+    if (rule === 0) continue;
     let chunkEnd = at;
-    let replacement: string;
-    let next = at + match.length;
+    let next = matchEnd;
     resume = next;
-    if (m[1] !== undefined) {
-      // Bracketed dot: eat up to three blanks on each side.
+    let replacement: string;
+    if (rule === BRACKET_DOT) {
+      // Eat up to three blanks on each side.
       for (let b = 0; b < 3 && chunkEnd > last && isBlank(t.charCodeAt(chunkEnd - 1)); b++) chunkEnd--;
       for (let b = 0; b < 3 && next < t.length && isBlank(t.charCodeAt(next)); b++) next++;
       replacement = '.';
-    } else if (m[2] !== undefined) {
+    } else if (rule === SCHEME) {
       if (at > 0 && (isAlnum(t.charCodeAt(at - 1)) || t.charCodeAt(at - 1) === 95)) continue; // "shxxp": not a scheme
-      replacement = `http${m[2].toLowerCase()}`;
-    } else if (c0 >= 48 && c0 <= 57) {
-      replacement = `${match[0]}.`; // "1 . " → "1."
-    } else if (match.includes('//')) {
+      replacement = matchSecure ? 'https' : 'http';
+    } else if (rule === SPACED_DOT) {
+      replacement = `${t.charAt(at)}.`; // "1 . " → "1."
+    } else if (rule === SCHEME_SEPARATOR) {
       replacement = '://';
-    } else if (match.includes(':')) {
+    } else if (rule === COLON) {
       replacement = ':';
-    } else if (match === '[/]') {
+    } else if (rule === SLASH) {
       replacement = '/';
-    } else if (match === '[.' || match === '.]') {
+    } else if (rule === HALF_BRACKETED_DOT) {
       if (at === 0 || !isAlnum(t.charCodeAt(at - 1))) continue; // needs a letter or digit on both sides
       replacement = '.';
     } else {
