@@ -63,6 +63,11 @@ export function jsonToText(source: string): JsonText | string {
   const lines: string[] = [];
   const paths: string[] = [];
   const push = (value: string, path: string): void => {
+    if (value.indexOf('\n') === -1 && value.indexOf('\r') === -1) {
+      lines.push(value);
+      paths.push(path);
+      return;
+    }
     for (const line of value.split(/\r\n|\r|\n/)) {
       lines.push(line);
       paths.push(path);
