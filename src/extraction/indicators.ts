@@ -162,6 +162,7 @@ class IntList {
 // Entry flags.
 const LITERAL = 1;
 const HOST_BITS_SET = 2;
+const IPV6 = 4;
 
 /**
  * Collects indicators, deduplicated by value in first-seen order, with bounded places and a bounded count.
@@ -177,13 +178,12 @@ export class IndicatorSet {
   // Per entry (index = first-seen order).
   /** Canonical value, or undefined for a single IPv4 address (built from `v4` in result()). */
   private readonly values: (string | undefined)[] = [];
-  private readonly versions: IpVersion[] = [];
   /** The 32-bit value of a single IPv4 address, else -1. */
-  private readonly v4s = new IntList(); // stored as v4 | 0; -1 is 255.255.255.255's | 0 too, so see isV4
-  private readonly isV4: boolean[] = [];
+  private readonly v4s = new IntList(); // as v4 | 0; `values[e] === undefined` says the entry is one
   private readonly seen = new IntList();
   private readonly flags = new IntList();
-  private readonly derived: (string | undefined)[] = [];
+  /** The range a CIDR was derived from, for entries first seen as a range's cover (sparse). */
+  private readonly derived = new Map<number, string>();
   /** First and last place of each entry (-1: none), and how many it has. */
   private readonly firstPlace = new IntList();
   private readonly lastPlace = new IntList();
@@ -280,15 +280,14 @@ export class IndicatorSet {
     // Single IPv4 addresses are found by number only (and their text built at the end); everything
     // else by its canonical text.
     this.values.push(n >= 0 ? undefined : value);
-    this.versions.push(version);
     this.v4s.push(n | 0);
-    this.isV4.push(n >= 0);
     this.seen.push(0);
-    this.flags.push(0);
-    this.derived.push(undefined);
-    this.firstPlace.push(-1);
-    this.lastPlace.push(-1);
-    this.placeCount.push(0);
+    this.flags.push(version === 6 ? IPV6 : 0);
+    if (this.keepPlaces) {
+      this.firstPlace.push(-1);
+      this.lastPlace.push(-1);
+      this.placeCount.push(0);
+    }
     if (n >= 0) this.byV4.set(n, e);
     else this.byValue.set(value as string, e);
     return e;
@@ -339,7 +338,7 @@ export class IndicatorSet {
   ): void {
     this.seen.set(e, this.seen.get(e) + 1);
     if (derivedFrom === undefined) this.flags.set(e, this.flags.get(e) | LITERAL);
-    else this.derived[e] ??= derivedFrom;
+    else if (!this.derived.has(e)) this.derived.set(e, derivedFrom);
     if (hostBitsSet) this.flags.set(e, this.flags.get(e) | HOST_BITS_SET);
     if (!this.keepPlaces || this.placeCount.get(e) >= MAX_PLACES) return;
     for (let k = this.firstPlace.get(e); k !== -1; k = this.placeNext.get(k)) {
@@ -408,7 +407,7 @@ export class IndicatorSet {
       }
       this.seen.set(e, this.seen.get(e) + f.seen);
       if (f.derivedFromRange === undefined) this.flags.set(e, this.flags.get(e) | LITERAL);
-      else this.derived[e] ??= f.derivedFromRange;
+      else if (!this.derived.has(e)) this.derived.set(e, f.derivedFromRange);
       if (f.hostBitsSet) this.flags.set(e, this.flags.get(e) | HOST_BITS_SET);
       for (const p of this.keepPlaces ? f.places : []) {
         const where = wherePrefix + p.where;
@@ -436,18 +435,19 @@ export class IndicatorSet {
     const count = this.values.length;
     const out: FoundIndicator[] = new Array<FoundIndicator>(count);
     for (let e = 0; e < count; e++) {
-      const v4 = this.isV4[e] ? this.v4s.get(e) >>> 0 : -1;
+      const v4 = this.values[e] === undefined ? this.v4s.get(e) >>> 0 : -1;
       const value = v4 >= 0 ? formatV4(v4) : (this.values[e] as string);
       const places: Place[] = [];
       const where: string[] = [];
-      for (let k = this.firstPlace.get(e); k !== -1; k = this.placeNext.get(k)) {
+      const first = this.keepPlaces ? this.firstPlace.get(e) : -1;
+      for (let k = first; k !== -1; k = this.placeNext.get(k)) {
         const place = this.placeOf(k);
         places.push(place);
         if (where.length < MAX_WHERE) where.push(place.where);
       }
       const f: FoundIndicator = {
         value,
-        version: this.versions[e] as IpVersion,
+        version: this.flags.get(e) & IPV6 ? 6 : 4,
         where,
         blockable: true,
         places,
@@ -460,7 +460,7 @@ export class IndicatorSet {
         f.reason = b.reason;
       }
       const flags = this.flags.get(e);
-      const derived = this.derived[e];
+      const derived = this.derived.get(e);
       if ((flags & LITERAL) === 0 && derived !== undefined) f.derivedFromRange = derived;
       if (flags & HOST_BITS_SET) f.hostBitsSet = true;
       out[e] = f;

@@ -42,20 +42,17 @@ const CH_DOT = 46;
 const CH_COLON = 58;
 const CH_SLASH = 47;
 const CH_DASH = 45;
-const CH_NEWLINE = 10;
 
 // Character classes for the main loop. Everything else is 0 and skipped with one table lookup.
 const K_DIGIT = 1;
 const K_HEX = 2;
 const K_COLON = 3;
 const K_DOT = 4;
-const K_NEWLINE = 5;
 const CLASS = new Uint8Array(65536);
 for (let c = 48; c <= 57; c++) CLASS[c] = K_DIGIT;
 for (const c of 'abcdefABCDEF') CLASS[c.charCodeAt(0)] = K_HEX;
 CLASS[CH_COLON] = K_COLON;
 CLASS[CH_DOT] = K_DOT;
-CLASS[CH_NEWLINE] = K_NEWLINE;
 
 /** Words that make the dotted quad after them a version or section number, not an address. */
 const VERSION_MARKERS: readonly string[] = [
@@ -331,9 +328,10 @@ class Scanner {
     let from = 0;
     while (nextDot !== -1 || nextColon !== -1) {
       const p = nextColon === -1 || (nextDot !== -1 && nextDot < nextColon) ? nextDot : nextColon;
-      let i = p;
-      while (i > from && CLASS[t.charCodeAt(i - 1)] !== 0 && CLASS[t.charCodeAt(i - 1)] !== K_NEWLINE) i--;
-      let j = i;
+      // p is the first '.' or ':' of its run (earlier ones were handled with their own run), so the
+      // run's counts are those from p on, plus any digit before p. Most triggers (a sentence's full
+      // stop, a "Note:") fail here, before the run is widened backwards.
+      let j = p;
       let colons = 0;
       let dots = 0;
       let hasDigit = false;
@@ -344,12 +342,20 @@ class Scanner {
         else if (d === K_COLON) colons++;
         else if (d !== K_HEX) break;
       }
-      // Most runs are ordinary words made of hex letters ("face", "added"): skip them cheaply.
-      // A run inside an earlier token (the netmask or prefix a CIDR consumed) is part of that token.
-      if (j > this.consumed && (colons >= 2 || (hasDigit && dots >= 3))) {
-        this.lineAt(i);
-        if (j - i > LONG_RUN) this.noteLongRun(j - i);
-        this.scanRun(Math.max(i, this.consumed), j, colons, dots);
+      if (colons >= 2 || dots >= 3) {
+        let i = p;
+        for (; i > from; i--) {
+          const d = CLASS[t.charCodeAt(i - 1)];
+          if (d === K_DIGIT) hasDigit = true;
+          else if (d !== K_HEX) break;
+        }
+        // Most runs are ordinary words made of hex letters ("face", "added"): skip them cheaply.
+        // A run inside an earlier token (the netmask or prefix a CIDR consumed) is part of that token.
+        if (j > this.consumed && (colons >= 2 || hasDigit)) {
+          this.lineAt(i);
+          if (j - i > LONG_RUN) this.noteLongRun(j - i);
+          this.scanRun(Math.max(i, this.consumed), j, colons, dots);
+        }
       }
       from = j;
       if (nextDot !== -1 && nextDot < j) nextDot = t.indexOf('.', j);

@@ -133,9 +133,11 @@ export function parseV6Groups(text: string): number[] | undefined {
   if (gap === -1) return groups.length === 8 ? groups : undefined;
   // `::` stands for at least one zero group, so at most 7 explicit groups may remain.
   if (groups.length > 7) return undefined;
-  const zeros = 8 - groups.length;
-  groups.splice(gap, 0, ...new Array<number>(zeros).fill(0));
-  return groups;
+  const full = [0, 0, 0, 0, 0, 0, 0, 0];
+  const tail = groups.length - gap;
+  for (let k = 0; k < gap; k++) full[k] = groups[k] as number;
+  for (let k = 0; k < tail; k++) full[8 - tail + k] = groups[gap + k] as number;
+  return full;
 }
 
 /** Parses IPv6 text (RFC 4291 §2.2) into a 128-bit integer. Zone ids (`%eth0`) are not accepted. */
@@ -157,7 +159,7 @@ function formatV6Groups(groups: readonly number[]): string {
   // RFC 5952 §4.2: compress the longest run of 2+ zero groups; on a tie the first one.
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8;) {
+  for (let i = 0; i < 8; ) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -177,7 +179,8 @@ function formatV6Groups(groups: readonly number[]): string {
       i += bestLen - 1;
       continue;
     }
-    if (out !== '' && !out.endsWith(':')) out += ':';
+    // A ':' between groups, but not right after the '::'.
+    if (i > 0 && i !== bestStart + bestLen) out += ':';
     out += (groups[i] as number).toString(16);
   }
   return out;
