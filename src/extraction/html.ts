@@ -48,15 +48,36 @@ function nameKey(t: string, from: number, to: number): number {
   return key;
 }
 
-const KIND_BY_KEY = new Map<number, number>();
-for (const [names, kind] of [
-  [LINE_BREAK, KIND_LINE],
-  [CELL, KIND_CELL],
-  [DROP_CONTENT, KIND_DROP],
-] as const) {
-  for (const name of names) KIND_BY_KEY.set(nameKey(name, 0, name.length), kind);
+/** Open-addressing table from name key to kind: a tag is classified without a Map lookup or a string. */
+const KIND_SLOTS = 1024;
+const KIND_KEYS = new Float64Array(KIND_SLOTS).fill(-1);
+const KIND_VALUES = new Uint8Array(KIND_SLOTS);
+
+function slotOf(key: number): number {
+  return (Math.imul(key | 0, 0x9e3779b1) ^ ((key / 4294967296) | 0)) >>> 22; // 10 bits
 }
-KIND_BY_KEY.set(nameKey('pre', 0, 3), KIND_PRE);
+
+function setKind(name: string, kind: number): void {
+  const key = nameKey(name, 0, name.length);
+  let slot = slotOf(key);
+  while (KIND_KEYS[slot] !== -1 && KIND_KEYS[slot] !== key) slot = (slot + 1) & (KIND_SLOTS - 1);
+  KIND_KEYS[slot] = key;
+  KIND_VALUES[slot] = kind;
+}
+
+function kindOf(key: number): number {
+  if (key === 0) return KIND_OTHER;
+  for (let slot = slotOf(key); ; slot = (slot + 1) & (KIND_SLOTS - 1)) {
+    const k = KIND_KEYS[slot];
+    if (k === key) return KIND_VALUES[slot] as number;
+    if (k === -1) return KIND_OTHER;
+  }
+}
+
+for (const name of LINE_BREAK) setKind(name, KIND_LINE);
+for (const name of CELL) setKind(name, KIND_CELL);
+for (const name of DROP_CONTENT) setKind(name, KIND_DROP);
+setKind('pre', KIND_PRE);
 
 const LINK_ATTR = /(?:^|[\s"'/])(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 const ENTITY = /&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z][a-zA-Z0-9]{1,31}));?/g;
@@ -203,6 +224,38 @@ class TextBuffer {
     }
   }
 
+  /**
+   * Appends html from `from` up to the next '<' with whitespace collapsed (as {@link pushCollapsed})
+   * and returns the index of that '<', or -1 when the text runs to the end. One loop both finds the
+   * tag and copies the text before it.
+   */
+  pushUntilTag(html: string, from: number): number {
+    const n = html.length;
+    let k = from;
+    const bytes = this.bytes;
+    if (bytes !== undefined && this.length + (n - from) <= bytes.length) {
+      let len = this.length;
+      for (; k < n; k++) {
+        const c = html.charCodeAt(k);
+        if (c === 60 /* < */) break;
+        if (c > 0xff) break; // the rest goes the general way, which widens the buffer
+        if (isCollapsible(c)) {
+          bytes[len++] = 32;
+          while (k + 1 < n && isCollapsible(html.charCodeAt(k + 1))) k++;
+          continue;
+        }
+        if (c === 38) this.hasAmpersand = true;
+        bytes[len++] = c;
+      }
+      this.length = len;
+      if (k === n) return -1;
+      if (html.charCodeAt(k) === 60) return k;
+    }
+    const lt = html.indexOf('<', k);
+    this.pushCollapsed(html, k, lt === -1 ? n : lt);
+    return lt;
+  }
+
   /** Appends html[from, to) as preformatted text: only CR LF and lone CR become LF. */
   pushPre(html: string, from: number, to: number): void {
     for (let k = from; k < to; k++) {
@@ -241,12 +294,14 @@ export function htmlToText(html: string): string {
     else out.pushCollapsed(html, from, to);
   };
   while (i < html.length) {
-    const lt = html.indexOf('<', i);
-    if (lt === -1) {
-      pushText(i, html.length);
-      break;
+    let lt: number;
+    if (preDepth > 0) {
+      lt = html.indexOf('<', i);
+      out.pushPre(html, i, lt === -1 ? html.length : lt);
+    } else {
+      lt = out.pushUntilTag(html, i);
     }
-    pushText(i, lt);
+    if (lt === -1) break;
     const next = html.charCodeAt(lt + 1);
     if (next === 33 /* ! */ && html.startsWith('<!--', lt)) {
       const close = html.indexOf('-->', lt + 4);
@@ -275,10 +330,12 @@ export function htmlToText(html: string): string {
     }
     let nameEnd = nameStart + 1;
     while (nameEnd < html.length && isTagNameChar(html.charCodeAt(nameEnd))) nameEnd++;
-    const kind = KIND_BY_KEY.get(nameKey(html, nameStart, nameEnd)) ?? KIND_OTHER;
+    const kind = kindOf(nameKey(html, nameStart, nameEnd));
     i = close + 1;
-    // Only a tag with an '=' can carry href/src: most tags (<td>, <tr>) are never sliced.
-    if (!closing && hasEquals(html, nameEnd, close)) collectLinks(html.slice(lt, close + 1), links);
+    // Only a tag with an '=' and the word href or src can carry a link: most tags are never sliced.
+    if (!closing && hasEquals(html, nameEnd, close) && hasLinkWord(html, lt, close)) {
+      collectLinks(html.slice(lt, close + 1), links);
+    }
     if (!closing && kind === KIND_DROP && html.charCodeAt(close - 1) !== 47 /* "/>" */) {
       const name = html.slice(nameStart, nameEnd).toLowerCase();
       let end = find(`</${name}\\s*>`, i, true);
@@ -313,8 +370,27 @@ export function htmlToText(html: string): string {
   return lines.join('\n');
 }
 
+/** True when html[from, to) contains "href" or "src" in any case. */
+function hasLinkWord(html: string, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) {
+    const c = html.charCodeAt(k) | 0x20;
+    if (c === 104 /* h */) {
+      if (
+        (html.charCodeAt(k + 1) | 0x20) === 114 &&
+        (html.charCodeAt(k + 2) | 0x20) === 101 &&
+        (html.charCodeAt(k + 3) | 0x20) === 102
+      ) {
+        return true;
+      }
+    } else if (c === 115 /* s */) {
+      if ((html.charCodeAt(k + 1) | 0x20) === 114 && (html.charCodeAt(k + 2) | 0x20) === 99) return true;
+    }
+  }
+  return false;
+}
+
+/** Collects the href and src values of one tag. */
 function collectLinks(tag: string, links: string[]): void {
-  if (!/(?:href|src)/i.test(tag)) return;
   LINK_ATTR.lastIndex = 0;
   for (let m = LINK_ATTR.exec(tag); m !== null; m = LINK_ATTR.exec(tag)) {
     const value = m[1] ?? m[2] ?? m[3];

@@ -36,6 +36,17 @@ describe('htmlToText', () => {
   test('whitespace collapses like HTML, except in <pre>', () => {
     expect(htmlToText('<p>a\n   b\t\tc</p>')).toBe('a b c');
     expect(htmlToText('<pre>1.2.3.4\n5.6.7.8</pre>')).toBe('1.2.3.4\n5.6.7.8');
+    // Inside <pre> (any case) blanks stay as written; CR LF and lone CR become LF; after it, collapsing resumes.
+    expect(htmlToText('a<PRE>x\f\ty  z\r\nw\rv</Pre> b  c')).toBe('a\nx\f\ty  z\nw\nv\nb c');
+    // Text beyond U+00FF takes the same rules.
+    expect(htmlToText('<p>é  €\t–</p><pre>€\f–</pre>')).toBe('é € –\n€\f–');
+  });
+
+  test('links are read from href and src in any case, and only from tags', () => {
+    const text = htmlToText(
+      '<A HREF="http://1.2.3.4/">x</A><img Src=\'5.6.7.8\'><p>href=9.9.9.9</p><td colspan="2">y</td>',
+    );
+    expect(text.split('\n')).toEqual(['x', 'href=9.9.9.9', '\ty', '', 'http://1.2.3.4/', '5.6.7.8']);
   });
 
   test('entities are decoded: numeric, hex and named', () => {
