@@ -6,7 +6,7 @@
  * Two mail2waf rows: `mail2waf` in values mode (`places: false`: values, counts and blockability
  * verdicts, what `extract --ips` prints, like for like with the peer, which returns values only) and
  * `mail2waf-full` (also every place with its excerpt, what `extract --json` prints). Each engine
- * warms up with one untimed pass and is timed on the median of three passes: steady-state
+ * warms up with three untimed passes and is timed on the median of five: steady-state
  * throughput, as in a long-running worker.
  *
  * Prints, per engine: MB/s, values found, values invented (not planted), planted values missed,

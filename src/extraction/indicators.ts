@@ -159,6 +159,9 @@ class IntList {
   }
 }
 
+const NO_PLACES = Object.freeze([]) as unknown as Place[];
+const NO_WHERE = Object.freeze([]) as unknown as string[];
+
 // Entry flags.
 const LITERAL = 1;
 const HOST_BITS_SET = 2;
@@ -213,7 +216,7 @@ export class IndicatorSet {
   private overflowValues = 0;
   private readonly overflowSeen = new Set<string>();
 
-  /** `keepPlaces` false: no place is recorded, so results have empty `where` and `places`. */
+  /** `keepPlaces` false: no place is recorded, so results have empty (shared, frozen) `where` and `places`. */
   constructor(
     readonly maxIndicators: number = DEFAULT_MAX_INDICATORS,
     private readonly keepPlaces = true,
@@ -437,13 +440,17 @@ export class IndicatorSet {
     for (let e = 0; e < count; e++) {
       const v4 = this.values[e] === undefined ? this.v4s.get(e) >>> 0 : -1;
       const value = v4 >= 0 ? formatV4(v4) : (this.values[e] as string);
-      const places: Place[] = [];
-      const where: string[] = [];
-      const first = this.keepPlaces ? this.firstPlace.get(e) : -1;
-      for (let k = first; k !== -1; k = this.placeNext.get(k)) {
-        const place = this.placeOf(k);
-        places.push(place);
-        if (where.length < MAX_WHERE) where.push(place.where);
+      // Without places, every indicator shares the same two empty, frozen arrays.
+      let places = NO_PLACES;
+      let where = NO_WHERE;
+      if (this.keepPlaces) {
+        places = [];
+        where = [];
+        for (let k = this.firstPlace.get(e); k !== -1; k = this.placeNext.get(k)) {
+          const place = this.placeOf(k);
+          places.push(place);
+          if (where.length < MAX_WHERE) where.push(place.where);
+        }
       }
       const f: FoundIndicator = {
         value,

@@ -536,7 +536,15 @@ class Scanner {
     }
     const single = c.prefix === (c.version === 4 ? 32 : 128);
     const singleV4 = single && c.version === 4 ? (parseV4(c.network) as number) : -1;
-    this.emit(start, p.end, singleV4, single ? c.network : `${c.network}/${c.prefix}`, c.version, single, c.hostBitsSet);
+    this.emit(
+      start,
+      p.end,
+      singleV4,
+      single ? c.network : `${c.network}/${c.prefix}`,
+      c.version,
+      single,
+      c.hostBitsSet,
+    );
     return true;
   }
 

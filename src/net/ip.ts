@@ -159,7 +159,7 @@ function formatV6Groups(groups: readonly number[]): string {
   // RFC 5952 §4.2: compress the longest run of 2+ zero groups; on a tie the first one.
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -259,13 +259,16 @@ export function specialRangeOf(value: string): SpecialRangeHit | undefined {
  */
 export function blockabilityOfV4(v4: number): Blockability {
   const r = specialV4(v4);
-  if (r === undefined) return { blockable: true };
+  if (r === undefined) return BLOCKABLE;
   const display = `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
   return { blockable: false, code: r.code, reason: specialReason(display, 'is in', { ...r, range: r.display }) };
 }
 
 /** Why a value may or may not be put in a WAF IP set. */
 export type Blockability = { blockable: true } | { blockable: false; code: string; reason: string };
+
+/** The one "may be blocked" verdict, shared: extraction judges every value it finds, and most pass. */
+const BLOCKABLE: Blockability = Object.freeze({ blockable: true });
 
 /** Minimum prefix lengths: CIDRs broader than these are refused as 'too-broad'. */
 export interface BlockabilityOptions {
@@ -282,7 +285,7 @@ export interface BlockabilityOptions {
 export function blockability(value: string, opts: BlockabilityOptions = {}): Blockability {
   const v4 = parseV4(value);
   if (v4 !== undefined && (opts.minPrefixV4 === undefined || opts.minPrefixV4 <= 32)) return blockabilityOfV4(v4);
-  if (plainlyBlockable(value, opts)) return { blockable: true };
+  if (plainlyBlockable(value, opts)) return BLOCKABLE;
   const parsed = parseCidr(value);
   if (parsed === undefined) {
     return { blockable: false, code: 'invalid', reason: `${JSON.stringify(value)} is not an IP address or CIDR` };
@@ -312,7 +315,7 @@ export function blockability(value: string, opts: BlockabilityOptions = {}): Blo
       reason: specialReason(display, hit.relation === 'inside' ? 'is in' : 'overlaps', hit),
     };
   }
-  return { blockable: true };
+  return BLOCKABLE;
 }
 
 function specialReason(display: string, verb: string, r: { description: string; range: string; rfc: string }): string {
