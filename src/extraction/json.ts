@@ -73,8 +73,16 @@ export function jsonToText(source: string): JsonText | string {
       paths.push(path);
     }
   };
-  // Iterative walk: a hostile document nested 100,000 deep must not overflow the stack.
-  const stack: { value: unknown; path: string; depth: number }[] = [];
+  // Iterative walk: a hostile document nested 100,000 deep must not overflow the stack. The stack is
+  // three parallel arrays rather than an object per value: a bundle has tens of thousands of values.
+  const stackValues: unknown[] = [];
+  const stackPaths: string[] = [];
+  const stackDepths: number[] = [];
+  const pushValue = (value: unknown, path: string, depth: number): void => {
+    stackValues.push(value);
+    stackPaths.push(path);
+    stackDepths.push(depth);
+  };
   if (stix && Array.isArray((doc as { objects?: unknown }).objects)) {
     const objects = (doc as { objects: unknown[] }).objects;
     for (let i = objects.length - 1; i >= 0; i--) {
@@ -83,33 +91,37 @@ export function jsonToText(source: string): JsonText | string {
         o !== null && typeof o === 'object'
           ? stixLabel(o as Record<string, unknown>, `objects[${i}]`)
           : `objects[${i}]`;
-      stack.push({ value: o, path: label, depth: 1 });
+      pushValue(o, label, 1);
     }
   } else {
-    stack.push({ value: doc, path: stix ? stixLabel(doc as Record<string, unknown>, '$') : '$', depth: 0 });
+    pushValue(doc, stix ? stixLabel(doc as Record<string, unknown>, '$') : '$', 0);
   }
-  while (stack.length > 0) {
-    const { value, path, depth } = stack.pop() as { value: unknown; path: string; depth: number };
+  while (stackValues.length > 0) {
+    const value = stackValues.pop();
+    const path = stackPaths.pop() as string;
+    const depth = stackDepths.pop() as number;
     if (typeof value === 'string') {
       if (value !== '') push(value, path);
       continue;
     }
     if (value === null || typeof value !== 'object' || depth >= MAX_NESTING) continue;
-    const join = (key: string): string => (path === '$' || !stix ? `${path}.${key}` : `${path} ${key}`);
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) {
-        stack.push({ value: value[i], path: stix ? path : `${path}[${i}]`, depth: depth + 1 });
-      }
+      for (let i = value.length - 1; i >= 0; i--) pushValue(value[i], stix ? path : `${path}[${i}]`, depth + 1);
       continue;
     }
-    const entries = Object.entries(value as Record<string, unknown>);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, v] = entries[i] as [string, unknown];
+    const keys = Object.keys(value);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i] as string;
       if (skipKey(key)) continue;
-      const child = join(key);
-      stack.push({ value: v, path: child, depth: depth + 1 });
+      const v = (value as Record<string, unknown>)[key];
+      // A value that cannot hold text is not worth a path.
+      if (v === null || (typeof v !== 'string' && typeof v !== 'object')) {
+        if (!stix && /[0-9]/.test(key)) pushValue(key, `${path} key`, depth + 1);
+        continue;
+      }
+      pushValue(v, path === '$' || !stix ? `${path}.${key}` : `${path} ${key}`, depth + 1);
       // Keys can hold addresses too ({"185.220.101.7": {...}}); STIX property names never do.
-      if (!stix && /[0-9]/.test(key)) stack.push({ value: key, path: `${path} key`, depth: depth + 1 });
+      if (!stix && /[0-9]/.test(key)) pushValue(key, `${path} key`, depth + 1);
     }
   }
   return { text: lines.join('\n'), paths, stix };
