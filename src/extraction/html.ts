@@ -144,11 +144,6 @@ function isTagNameChar(c: number): boolean {
   return isTagNameStart(c) || (c >= 48 && c <= 57) || c === 45;
 }
 
-function hasEquals(html: string, from: number, to: number): boolean {
-  for (let k = from; k < to; k++) if (html.charCodeAt(k) === 61) return true;
-  return false;
-}
-
 function isCollapsible(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
 }
@@ -318,24 +313,44 @@ export function htmlToText(html: string): string {
       i = lt + 1;
       continue;
     }
-    const close = html.indexOf('>', lt);
-    if (close === -1) {
-      // No '>' anywhere after this point, so no later '<' can start a tag either: the rest is text.
-      pushText(lt, html.length);
-      break;
-    }
     if (!isTag) {
+      const close = html.indexOf('>', lt);
+      if (close === -1) {
+        // No '>' anywhere after this point, so no later '<' can start a tag either: the rest is text.
+        pushText(lt, html.length);
+        break;
+      }
       i = close + 1; // <!DOCTYPE …>, <?xml …?>, <![CDATA[ …
       continue;
     }
-    let nameEnd = nameStart + 1;
-    while (nameEnd < html.length && isTagNameChar(html.charCodeAt(nameEnd))) nameEnd++;
-    const kind = kindOf(nameKey(html, nameStart, nameEnd));
+    // One pass over the tag: its name (as a number, see nameKey), then up to '>' noting any '='.
+    const n = html.length;
+    let key = 0;
+    let k = nameStart;
+    for (; k < n; k++) {
+      const c = html.charCodeAt(k);
+      if (!isTagNameChar(c)) break;
+      const lower = c | 0x20;
+      key = key * 38 + (lower >= 97 ? lower - 96 : lower === 45 ? 37 : lower - 21);
+    }
+    const nameEnd = k;
+    if (nameEnd - nameStart > 10) key = 0;
+    let equals = false;
+    for (; k < n; k++) {
+      const c = html.charCodeAt(k);
+      if (c === 62 /* > */) break;
+      if (c === 61 /* = */) equals = true;
+    }
+    if (k === n) {
+      // No '>' anywhere after this point, so no later '<' can start a tag either: the rest is text.
+      pushText(lt, n);
+      break;
+    }
+    const close = k;
+    const kind = kindOf(key);
     i = close + 1;
     // Only a tag with an '=' and the word href or src can carry a link: most tags are never sliced.
-    if (!closing && hasEquals(html, nameEnd, close) && hasLinkWord(html, lt, close)) {
-      collectLinks(html.slice(lt, close + 1), links);
-    }
+    if (!closing && equals && hasLinkWord(html, lt, close)) collectLinks(html.slice(lt, close + 1), links);
     if (!closing && kind === KIND_DROP && html.charCodeAt(close - 1) !== 47 /* "/>" */) {
       const name = html.slice(nameStart, nameEnd).toLowerCase();
       let end = find(`</${name}\\s*>`, i, true);
