@@ -116,6 +116,14 @@ function wordsLe(a: Words, b: Words): boolean {
 /** IPv6 table with word bounds, for the quick verdict (no BigInt per value judged). */
 const V6_WORDS = INDEXED[6].map((r) => ({ first: wordsOf(r.bounds.first), last: wordsOf(r.bounds.last) }));
 
+/**
+ * CLEAN_V6_16[g] is 1 when no special range touches g::/16 (g the first 16-bit group): then any
+ * IPv6 value of prefix 16 or longer starting with g is judged without walking the table. True of
+ * nearly all of the allocated global unicast space (2400::/12, 2600::/12, 2a00::/12, …).
+ */
+const CLEAN_V6_16 = new Uint8Array(65536).fill(1);
+for (const r of V6_WORDS) CLEAN_V6_16.fill(0, r.first[0] >>> 16, (r.last[0] >>> 16) + 1);
+
 /** A strict 1-3 digit prefix (as parseCidr takes it), or -1. */
 function prefixOf(text: string, from: number): number {
   const n = text.length - from;
@@ -149,7 +157,9 @@ function plainlyBlockable(value: string, opts: BlockabilityOptions): boolean {
     const host = prefix === 32 ? 0 : 0xffffffff >>> prefix;
     const first = (n & ~host) >>> 0;
     const last = (first | host) >>> 0;
-    for (const r of V4_NUMERIC) if (r.first <= last && first <= r.last) return false;
+    // Prefix 8 or longer: only the ranges touching the first octet's /8 can overlap.
+    const candidates = prefix >= 8 ? (V4_BY_OCTET[n >>> 24] as readonly { first: number; last: number }[]) : V4_NUMERIC;
+    for (const r of candidates) if (r.first <= last && first <= r.last) return false;
     return true;
   }
   const g = parseV6Groups(addr);
@@ -170,6 +180,7 @@ function plainlyBlockable(value: string, opts: BlockabilityOptions): boolean {
     first[k] = low;
     last[k] = (low | host) >>> 0;
   }
+  if (prefix >= 16 && CLEAN_V6_16[g[0] as number] === 1) return true;
   for (const r of V6_WORDS) if (wordsLe(r.first, last) && wordsLe(first, r.last)) return false;
   return true;
 }
