@@ -278,6 +278,11 @@ class TextBuffer {
 
 /** Converts HTML to text for indicator scanning (see the module comment for the rules). */
 export function htmlToText(html: string): string {
+  return htmlToLines(html).join('\n');
+}
+
+/** {@link htmlToText} as its lines: the scanner takes them in pieces, never as one large string. */
+export function htmlToLines(html: string): string[] {
   const out = new TextBuffer(html.length);
   const links: string[] = [];
   const find = makeFinder(html);
@@ -382,7 +387,7 @@ export function htmlToText(html: string): string {
   }
   const uniqueLinks = [...new Set(links.map((l) => decodeEntities(l).trim()).filter((l) => l !== ''))];
   if (uniqueLinks.length > 0) lines.push('', ...uniqueLinks);
-  return lines.join('\n');
+  return lines;
 }
 
 /** True when html[from, to) contains "href" or "src" in any case. */

@@ -15,7 +15,8 @@
 
 /** A JSON document as lines to scan, with the locator of each line. */
 export interface JsonText {
-  text: string;
+  /** The text, line by line. */
+  lines: string[];
   /** Locator of line i + 1. */
   paths: string[];
   /** True when the document is a STIX 2.x bundle or object. */
@@ -124,5 +125,5 @@ export function jsonToText(source: string): JsonText | string {
       if (!stix && /[0-9]/.test(key)) pushValue(key, `${path} key`, depth + 1);
     }
   }
-  return { text: lines.join('\n'), paths, stix };
+  return { lines, paths, stix };
 }

@@ -6,11 +6,11 @@
  * zip archives, attached messages (message/rfc822, .eml). Anything else is skipped with a note, and
  * so is every part over the byte budget — the rest of the message is still read.
  */
-import { htmlToText } from './html';
+import { htmlToLines } from './html';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { jsonToText } from './json';
 import { pdfToText } from './pdf';
-import { longRunNote, scanInto, scanUtf8Into, type ScanStats } from './scan';
+import { longRunNote, scanInto, scanLinesInto, scanUtf8Into, type ScanStats } from './scan';
 import { xlsxToText } from './xlsx';
 import { readZip } from './zip';
 
@@ -105,6 +105,11 @@ export class ExtractionContext {
   /** Scans text into the set, noting runs too long to be addresses. */
   scan(text: string, src: Source, locate?: (line: number) => string | undefined): void {
     this.noteLongRuns(scanInto(this.set, text, src, { locate }), src);
+  }
+
+  /** {@link scan} for a text given as its lines. */
+  scanLines(lines: readonly string[], src: Source, locate?: (line: number) => string | undefined): void {
+    this.noteLongRuns(scanLinesInto(this.set, lines, src, { locate }), src);
   }
 
   /** {@link scan} for text bytes in `charset`: UTF-8 is decoded piece by piece as it is scanned. */
@@ -270,7 +275,7 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
       ctx.scanBytes(part.content, part.charset, src);
       return;
     case 'html':
-      ctx.scan(htmlToText(decodeText(part.content, part.charset)), src);
+      ctx.scanLines(htmlToLines(decodeText(part.content, part.charset)), src);
       return;
     case 'json': {
       const text = decodeText(part.content, part.charset);
@@ -279,7 +284,7 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
         ctx.notes.push(`${what} ${json}; it was scanned as text`);
         ctx.scan(text, src);
       } else {
-        ctx.scan(json.text, src, (line) => json.paths[line - 1]);
+        ctx.scanLines(json.lines, src, (line) => json.paths[line - 1]);
       }
       return;
     }

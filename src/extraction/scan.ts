@@ -741,6 +741,28 @@ export function scanInto(set: IndicatorSet, text: string, src: Source, opts: Sca
 }
 
 /**
+ * {@link scanInto} for a text given as its lines: they are joined a piece at a time, so the text
+ * never exists as one large string.
+ */
+export function scanLinesInto(
+  set: IndicatorSet,
+  lines: readonly string[],
+  src: Source,
+  opts: ScanOptions = {},
+): ScanStats {
+  const scan = new ChunkedScan(set, src, opts.locate);
+  for (let a = 0; a < lines.length || a === 0;) {
+    let b = a;
+    let size = 0;
+    while (b < lines.length && (b === a || size < CHUNK)) size += (lines[b++] as string).length + 1;
+    scan.lines(b === a + 1 ? (lines[a] as string) : lines.slice(a, b).join('\n'));
+    if (b >= lines.length) break;
+    a = b;
+  }
+  return scan.stats;
+}
+
+/**
  * {@link scanInto} for UTF-8 bytes: decoded piece by piece (cut at line feeds, which never fall
  * inside a UTF-8 sequence), so the whole text never exists as one large string.
  */
