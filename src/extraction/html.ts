@@ -79,7 +79,6 @@ for (const name of CELL) setKind(name, KIND_CELL);
 for (const name of DROP_CONTENT) setKind(name, KIND_DROP);
 setKind('pre', KIND_PRE);
 
-const LINK_ATTR = /(?:^|[\s"'/])(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 const ENTITY = /&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z][a-zA-Z0-9]{1,31}));?/g;
 
 /** Named entities worth decoding for indicator text: markup, punctuation used in defanging, spaces. */
@@ -355,7 +354,7 @@ export function htmlToLines(html: string): string[] {
     const kind = kindOf(key);
     i = close + 1;
     // Only a tag with an '=' and the word href or src can carry a link: most tags are never sliced.
-    if (!closing && equals && hasLinkWord(html, lt, close)) collectLinks(html.slice(lt, close + 1), links);
+    if (!closing && equals && hasLinkWord(html, lt, close)) links.push(...linksOf(html.slice(lt, close + 1)));
     if (!closing && kind === KIND_DROP && html.charCodeAt(close - 1) !== 47 /* "/>" */) {
       const name = html.slice(nameStart, nameEnd).toLowerCase();
       let end = find(`</${name}\\s*>`, i, true);
@@ -409,11 +408,68 @@ function hasLinkWord(html: string, from: number, to: number): boolean {
   return false;
 }
 
-/** Collects the href and src values of one tag. */
-function collectLinks(tag: string, links: string[]): void {
-  LINK_ATTR.lastIndex = 0;
-  for (let m = LINK_ATTR.exec(tag); m !== null; m = LINK_ATTR.exec(tag)) {
-    const value = m[1] ?? m[2] ?? m[3];
-    if (value !== undefined) links.push(value);
+/** A character that JavaScript's regex `\s` matches. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/**
+ * The href and src values of one tag, in order: an attribute name after a blank, quote or '/',
+ * then `=` (blanks around it allowed), then a quoted value or an unquoted run. Read by hand; the
+ * unit tests check it against the equivalent regular expression, which cost more than the rest of
+ * rendering a link-heavy page.
+ */
+export function linksOf(tag: string): string[] {
+  const links: string[] = [];
+  const n = tag.length;
+  // k is the blank, quote or '/' before a name; -1 stands for the start of the tag.
+  for (let k = -1; k < n; k++) {
+    const c = k === -1 ? 32 : tag.charCodeAt(k);
+    if (!isSpace(c) && c !== 34 && c !== 39 && c !== 47) continue;
+    let i = k + 1;
+    const h = tag.charCodeAt(i) | 0x20;
+    const r = tag.charCodeAt(i + 1) | 0x20;
+    if (h === 104 && r === 114 && (tag.charCodeAt(i + 2) | 0x20) === 101 && (tag.charCodeAt(i + 3) | 0x20) === 102) {
+      i += 4; // href
+    } else if (h === 115 && r === 114 && (tag.charCodeAt(i + 2) | 0x20) === 99) {
+      i += 3; // src
+    } else {
+      continue;
+    }
+    while (i < n && isSpace(tag.charCodeAt(i))) i++;
+    if (tag.charCodeAt(i) !== 61 /* = */) continue;
+    i++;
+    while (i < n && isSpace(tag.charCodeAt(i))) i++;
+    const q = tag.charCodeAt(i);
+    let end: number;
+    if (q === 34 || q === 39) {
+      const close = tag.indexOf(q === 34 ? '"' : "'", i + 1);
+      if (close === -1) continue;
+      links.push(tag.slice(i + 1, close));
+      end = close + 1;
+    } else {
+      let j = i;
+      for (; j < n; j++) {
+        const d = tag.charCodeAt(j);
+        if (isSpace(d) || d === 34 || d === 39 || d === 62) break;
+      }
+      if (j === i) continue;
+      links.push(tag.slice(i, j));
+      end = j;
+    }
+    k = end - 1; // the next attribute's blank or quote must come after this value
   }
+  return links;
 }

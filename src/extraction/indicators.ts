@@ -70,8 +70,8 @@ function formatV4(n: number): string {
  * value above 2^30 as a heap number; this keeps extraction's hottest lookup allocation-free.
  */
 class V4Index {
-  private keys = new Uint32Array(1024);
-  private slots = new Int32Array(1024); // entry index + 1; 0 = empty
+  private keys = new Uint32Array(4096);
+  private slots = new Int32Array(4096); // entry index + 1; 0 = empty
   private count = 0;
 
   get(n: number): number {
@@ -137,7 +137,7 @@ export function excerptOf(text: string, start: number, end: number, lineStart: n
 
 /** A growable Int32Array. */
 class IntList {
-  data = new Int32Array(256);
+  data = new Int32Array(1024);
   length = 0;
 
   push(v: number): number {

@@ -221,7 +221,14 @@ function skipNumberish(t: string, from: number): number {
  * is essentially never written as six or eight two-digit groups without `::`.
  */
 function isMacLike(text: string): boolean {
-  return /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5,7}$/.test(text);
+  // Six to eight groups of exactly two hex digits: 17, 20 or 23 characters, a ':' every third.
+  const n = text.length;
+  if (n !== 17 && n !== 20 && n !== 23) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (i % 3 === 2 ? c !== CH_COLON : !isDigit(c) && !isHexLetter(c)) return false;
+  }
+  return true;
 }
 
 /** The 32-bit value of a strict dotted quad in [a, b), or -1. Leading zeros are decimal; 4+ digits are invalid. */
@@ -506,7 +513,7 @@ class Scanner {
     // A bare "::" in prose (Foo :: Bar) is not an address, but "::/1" or "::/0" is a network an advisory can
     // name (by mistake or malice), and it must be seen so that it is refused with its reason.
     const bareWithPrefix = text === '::' && codeAt(t, end) === CH_SLASH && isDigitCode(codeAt(t, end + 1));
-    if (!bareWithPrefix && !/[0-9a-fA-F]/.test(text)) return false;
+    if (!bareWithPrefix && !hasHexDigit(text)) return false;
     if (isMacLike(text)) return false;
     const ip = parseIp(text);
     if (ip === undefined) return false;
@@ -670,6 +677,14 @@ function v4TailFits(t: string, s: number, e: number): boolean {
     }
   }
   return dots === 0;
+}
+
+function hasHexDigit(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isDigit(c) || isHexLetter(c)) return true;
+  }
+  return false;
 }
 
 function isDigitCode(c: number): boolean {

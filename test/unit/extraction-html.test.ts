@@ -1,4 +1,4 @@
-import { decodeEntities, htmlToText } from '../../src/extraction/html';
+import { decodeEntities, htmlToText, linksOf } from '../../src/extraction/html';
 import { scanText } from '../../src/extraction/scan';
 
 describe('htmlToText', () => {
@@ -103,5 +103,53 @@ describe('decodeEntities', () => {
     ['&#160;', ' '],
   ])('%j → %j', (input, output) => {
     expect(decodeEntities(input)).toBe(output);
+  });
+});
+
+describe('linksOf', () => {
+  /** The reference: the attribute rule as one regular expression, run globally over the tag. */
+  function reference(tag: string): string[] {
+    const re = /(?:^|[\s"'/])(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+    const out: string[] = [];
+    for (let m = re.exec(tag); m !== null; m = re.exec(tag)) out.push((m[1] ?? m[2] ?? m[3]) as string);
+    return out;
+  }
+
+  test('reads quoted and unquoted values, any case, blanks around "="', () => {
+    expect(linksOf(`<a HREF = "http://1.2.3.4/x" src='y' href=z>`)).toEqual(['http://1.2.3.4/x', 'y', 'z']);
+    expect(linksOf('<a xhref="no" data-src="no" href="yes"/>')).toEqual(['yes']);
+  });
+
+  test('agrees with the regular expression on 100,000 random tags', () => {
+    const pieces = [
+      '<a',
+      ' ',
+      '\t',
+      '\u00a0',
+      '/',
+      '"',
+      "'",
+      '=',
+      'href',
+      'HREF',
+      'src',
+      'Src',
+      'x',
+      '1.2.3.4',
+      '>',
+      'hre',
+    ];
+    let seed = 11;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const differ: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      let tag = '';
+      for (let n = 1 + Math.floor(next() * 12); n > 0; n--) tag += pieces[Math.floor(next() * pieces.length)];
+      if (JSON.stringify(linksOf(tag)) !== JSON.stringify(reference(tag))) differ.push(tag);
+    }
+    expect(differ.slice(0, 5)).toEqual([]);
   });
 });
