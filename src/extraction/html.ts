@@ -147,6 +147,15 @@ function isCollapsible(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
 }
 
+// What a text character needs in the hot copy loop: 0 nothing, else one of these.
+const T_COLLAPSE = 1;
+const T_TAG = 2;
+const T_AMPERSAND = 3;
+const TEXT_CLASS = new Uint8Array(256);
+for (const c of [32, 9, 10, 12, 13]) TEXT_CLASS[c] = T_COLLAPSE;
+TEXT_CLASS[60] = T_TAG;
+TEXT_CLASS[38] = T_AMPERSAND;
+
 /**
  * The text being rendered, as character codes in a growing byte buffer (switching to 16-bit codes
  * at the first character above U+00FF), turned into one string at the end. Pushing a slice per text
@@ -231,14 +240,19 @@ class TextBuffer {
       let len = this.length;
       for (; k < n; k++) {
         const c = html.charCodeAt(k);
-        if (c === 60 /* < */) break;
         if (c > 0xff) break; // the rest goes the general way, which widens the buffer
-        if (isCollapsible(c)) {
+        const t = TEXT_CLASS[c];
+        if (t === 0) {
+          bytes[len++] = c;
+          continue;
+        }
+        if (t === T_TAG) break;
+        if (t === T_COLLAPSE) {
           bytes[len++] = 32;
           while (k + 1 < n && isCollapsible(html.charCodeAt(k + 1))) k++;
           continue;
         }
-        if (c === 38) this.hasAmpersand = true;
+        this.hasAmpersand = true;
         bytes[len++] = c;
       }
       this.length = len;

@@ -137,12 +137,13 @@ export function excerptOf(text: string, start: number, end: number, lineStart: n
 
 /** A growable Int32Array. */
 class IntList {
-  data = new Int32Array(1024);
+  /** Allocated at the first push: in values mode the place lists are never used. */
+  data = new Int32Array(0);
   length = 0;
 
   push(v: number): number {
     if (this.length === this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
+      const grown = new Int32Array(Math.max(1024, this.data.length * 2));
       grown.set(this.data);
       this.data = grown;
     }
