@@ -359,9 +359,18 @@ class Scanner {
         // Most runs are ordinary words made of hex letters ("face", "added"): skip them cheaply.
         // A run inside an earlier token (the netmask or prefix a CIDR consumed) is part of that token.
         if (j > this.consumed && (colons >= 2 || hasDigit)) {
-          this.lineAt(i);
-          if (j - i > LONG_RUN) this.noteLongRun(j - i);
-          this.scanRun(Math.max(i, this.consumed), j, colons, dots);
+          if (j - i > LONG_RUN) {
+            this.lineAt(i);
+            this.noteLongRun(j - i);
+          }
+          // Clock times ("12:00:00") have the colons but neither the dots of an IPv4 address nor
+          // the shape of an IPv6 one; they are dropped here, before any further look at them.
+          const s = Math.max(i, this.consumed);
+          const maybeV6 = colons >= 2 && (colons >= 7 || dots > 0 || hasDoubleColon(t, s, j));
+          if (maybeV6 || dots >= 3) {
+            this.lineAt(i);
+            this.scanRun(s, j, maybeV6, dots);
+          }
         }
       }
       from = j;
@@ -387,12 +396,14 @@ class Scanner {
     if (length > this.stats.longestRun) this.stats.longestRun = length;
   }
 
-  /** Scans one maximal run [s, e) of address characters (s already past anything consumed). */
-  private scanRun(s: number, e: number, colons: number, dots: number): void {
+  /**
+   * Scans one maximal run [s, e) of address characters (s already past anything consumed).
+   * `maybeV6`: it has the colons of an IPv6 address (seven, or two with "::" or an IPv4 tail);
+   * fewer than seven colons and no "::" can only be IPv6 with an IPv4 tail.
+   */
+  private scanRun(s: number, e: number, maybeV6: boolean, dots: number): void {
     const t = this.t;
-    // Fewer than seven colons and no "::" can only be IPv6 with an IPv4 tail; clock times
-    // ("04:00:00") and the like are rejected here without slicing or parsing.
-    if (colons >= 2 && (colons >= 7 || dots > 0 || hasDoubleColon(t, s, e)) && this.tryV6(s, e)) return;
+    if (maybeV6 && this.tryV6(s, e)) return;
     if (dots < 3) return;
     // Dotted-decimal sub-runs; their neighbours inside the run are hex letters (glue) or ':' (fine: "ip:1.2.3.4").
     let i = Math.max(s, this.consumed);
