@@ -115,26 +115,6 @@ export function decodeEntities(text: string): string {
   });
 }
 
-/**
- * Index of the first match of `pattern` (a global regex source) at or after `from`, or -1, with the
- * answer "none" remembered per pattern: once a search ran to the end of the document, later searches
- * from further on cannot succeed, so hostile input with thousands of unclosed `<script>` stays linear.
- */
-function makeFinder(html: string): (pattern: string, from: number, past: boolean) => number {
-  const exhausted = new Set<string>();
-  return (pattern, from, past) => {
-    if (exhausted.has(pattern)) return -1;
-    const re = new RegExp(pattern, 'gi');
-    re.lastIndex = from;
-    const m = re.exec(html);
-    if (m === null) {
-      exhausted.add(pattern);
-      return -1;
-    }
-    return past ? m.index + m[0].length : m.index;
-  };
-}
-
 function isTagNameStart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 }
@@ -147,7 +127,7 @@ function isCollapsible(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
 }
 
-// What a text character needs in the hot copy loop: 0 nothing, else one of these.
+// What a text byte needs in the hot copy loop: 0 nothing, else one of these.
 const T_COLLAPSE = 1;
 const T_TAG = 2;
 const T_AMPERSAND = 3;
@@ -156,167 +136,132 @@ for (const c of [32, 9, 10, 12, 13]) TEXT_CLASS[c] = T_COLLAPSE;
 TEXT_CLASS[60] = T_TAG;
 TEXT_CLASS[38] = T_AMPERSAND;
 
+/** Rendered text is cut into pieces of about this many bytes (whole lines) for the scanner. */
+const PIECE = 32 * 1024;
+
 /**
- * The text being rendered, as character codes in a growing byte buffer (switching to 16-bit codes
- * at the first character above U+00FF), turned into one string at the end. Pushing a slice per text
- * run and joining hundreds of thousands of them cost most of the rendering time.
+ * Byte length of the character at `k` if JavaScript's regex `\s` matches it (UTF-8), else 0: the
+ * closing-tag search must take exactly the blanks the regex `</script\s*>` would.
  */
-class TextBuffer {
-  private bytes: Uint8Array | undefined;
-  private wide: Uint16Array | undefined;
-  length = 0;
-  hasAmpersand = false;
-
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(Math.max(64, capacity));
+function spaceBytes(b: Uint8Array, k: number): number {
+  const c = b[k] as number;
+  if (c === 32 || (c >= 9 && c <= 13)) return 1;
+  if (c === 0xc2) return b[k + 1] === 0xa0 ? 2 : 0;
+  const c1 = b[k + 1] as number;
+  const c2 = b[k + 2] as number;
+  if (c === 0xe1) return c1 === 0x9a && c2 === 0x80 ? 3 : 0;
+  if (c === 0xe2) {
+    if (c1 === 0x80) return c2 <= 0x8a || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf ? (c2 >= 0x80 ? 3 : 0) : 0;
+    return c1 === 0x81 && c2 === 0x9f ? 3 : 0;
   }
-
-  push(c: number): void {
-    if (c === 38 /* & */) this.hasAmpersand = true;
-    if (this.bytes !== undefined) {
-      if (c > 0xff) {
-        this.widen();
-        this.push(c);
-        return;
-      }
-      if (this.length === this.bytes.length) {
-        const grown = new Uint8Array(this.bytes.length * 2);
-        grown.set(this.bytes);
-        this.bytes = grown;
-      }
-      this.bytes[this.length++] = c;
-      return;
-    }
-    const wide = this.wide as Uint16Array;
-    if (this.length === wide.length) {
-      const grown = new Uint16Array(wide.length * 2);
-      grown.set(wide);
-      this.wide = grown;
-    }
-    (this.wide as Uint16Array)[this.length++] = c;
-  }
-
-  /** Appends html[from, to) with HTML whitespace collapsed: each run of blanks and line breaks becomes one space. */
-  pushCollapsed(html: string, from: number, to: number): void {
-    let k = from;
-    const bytes = this.bytes;
-    if (bytes !== undefined && this.length + (to - from) <= bytes.length) {
-      // The hot loop of rendering: one-byte text written straight into the buffer.
-      let len = this.length;
-      for (; k < to; k++) {
-        const c = html.charCodeAt(k);
-        if (c > 0xff) break; // the rest goes the general way, which widens the buffer
-        if (isCollapsible(c)) {
-          bytes[len++] = 32;
-          while (k + 1 < to && isCollapsible(html.charCodeAt(k + 1))) k++;
-          continue;
-        }
-        if (c === 38) this.hasAmpersand = true;
-        bytes[len++] = c;
-      }
-      this.length = len;
-    }
-    for (; k < to; k++) {
-      const c = html.charCodeAt(k);
-      if (!isCollapsible(c)) {
-        this.push(c);
-        continue;
-      }
-      this.push(32);
-      while (k + 1 < to && isCollapsible(html.charCodeAt(k + 1))) k++;
-    }
-  }
-
-  /**
-   * Appends html from `from` up to the next '<' with whitespace collapsed (as {@link pushCollapsed})
-   * and returns the index of that '<', or -1 when the text runs to the end. One loop both finds the
-   * tag and copies the text before it.
-   */
-  pushUntilTag(html: string, from: number): number {
-    const n = html.length;
-    let k = from;
-    const bytes = this.bytes;
-    if (bytes !== undefined && this.length + (n - from) <= bytes.length) {
-      let len = this.length;
-      for (; k < n; k++) {
-        const c = html.charCodeAt(k);
-        if (c > 0xff) break; // the rest goes the general way, which widens the buffer
-        const t = TEXT_CLASS[c];
-        if (t === 0) {
-          bytes[len++] = c;
-          continue;
-        }
-        if (t === T_TAG) break;
-        if (t === T_COLLAPSE) {
-          bytes[len++] = 32;
-          while (k + 1 < n && isCollapsible(html.charCodeAt(k + 1))) k++;
-          continue;
-        }
-        this.hasAmpersand = true;
-        bytes[len++] = c;
-      }
-      this.length = len;
-      if (k === n) return -1;
-      if (html.charCodeAt(k) === 60) return k;
-    }
-    const lt = html.indexOf('<', k);
-    this.pushCollapsed(html, k, lt === -1 ? n : lt);
-    return lt;
-  }
-
-  /** Appends html[from, to) as preformatted text: only CR LF and lone CR become LF. */
-  pushPre(html: string, from: number, to: number): void {
-    for (let k = from; k < to; k++) {
-      const c = html.charCodeAt(k);
-      if (c !== 13) this.push(c);
-      else {
-        this.push(10);
-        if (k + 1 < to && html.charCodeAt(k + 1) === 10) k++;
-      }
-    }
-  }
-
-  toString(): string {
-    if (this.bytes !== undefined) return Buffer.from(this.bytes.buffer, 0, this.length).toString('latin1');
-    return new TextDecoder('utf-16le').decode((this.wide as Uint16Array).subarray(0, this.length));
-  }
-
-  private widen(): void {
-    const bytes = this.bytes as Uint8Array;
-    this.wide = new Uint16Array(bytes.length);
-    this.wide.set(bytes.subarray(0, this.length));
-    this.bytes = undefined;
-  }
+  if (c === 0xe3) return c1 === 0x80 && c2 === 0x80 ? 3 : 0;
+  if (c === 0xef) return c1 === 0xbb && c2 === 0xbf ? 3 : 0;
+  return 0;
 }
 
-/** Converts HTML to text for indicator scanning (see the module comment for the rules). */
-export function htmlToText(html: string): string {
-  return htmlToLines(html).join('\n');
+/** True when b[k, k + word.length) is `word` (lower-case ASCII) in any case. */
+function wordAt(b: Uint8Array, k: number, word: string): boolean {
+  for (let j = 0; j < word.length; j++) {
+    const c = b[k + j];
+    if (c === undefined || (isTagNameStart(c) ? c | 0x20 : c) !== word.charCodeAt(j)) return false;
+  }
+  return true;
 }
 
-/** {@link htmlToText} as its lines: the scanner takes them in pieces, never as one large string. */
-export function htmlToLines(html: string): string[] {
-  const out = new TextBuffer(html.length);
+/**
+ * Where the content dropped after `<name>` ends: past the first `</name>` (blanks allowed before
+ * the '>', any case), or for an unclosed `<head>` at the first `<body`. -1 when there is none. A
+ * search that ran to the end is remembered per name, so thousands of unclosed `<script>` tags in
+ * hostile input cost one search each, not one pass each.
+ */
+function dropEnd(b: Buffer, from: number, name: string, exhausted: Set<string>): number {
+  if (!exhausted.has(name)) {
+    for (let k = b.indexOf('</', from); k !== -1; k = b.indexOf('</', k + 2)) {
+      if (!wordAt(b, k + 2, name)) continue;
+      let j = k + 2 + name.length;
+      for (let w = spaceBytes(b, j); w > 0; w = spaceBytes(b, j)) j += w;
+      if (b[j] === 62) return j + 1;
+    }
+    exhausted.add(name);
+  }
+  if (name !== 'head') return -1;
+  // Many mails never close <head>; end it at <body> instead of losing the whole message.
+  if (!exhausted.has('<body')) {
+    for (let k = b.indexOf('<', from); k !== -1; k = b.indexOf('<', k + 1)) {
+      if (wordAt(b, k + 1, 'body') && (b[k + 5] === 62 || spaceBytes(b, k + 5) > 0)) return k;
+    }
+    exhausted.add('<body');
+  }
+  return from;
+}
+
+/** The text of an HTML document, rendered into bytes (UTF-8), and the link targets of its tags. */
+interface Rendered {
+  bytes: Buffer;
+  length: number;
+  hasAmpersand: boolean;
+  links: string[];
+}
+
+/**
+ * Renders UTF-8 HTML (see the module comment for the rules) in one pass over its bytes: text is
+ * copied into one buffer (never longer than the input), tags become separators. Working on bytes
+ * spares decoding the document into one large string, and copying text a byte at a time into a
+ * buffer beat building it from slices by a wide margin.
+ */
+function render(html: Buffer): Rendered {
+  const n = html.length;
+  const out = Buffer.allocUnsafe(n);
+  let len = 0;
+  let hasAmpersand = false;
   const links: string[] = [];
-  const find = makeFinder(html);
+  const exhausted = new Set<string>();
   let preDepth = 0;
   let i = 0;
-  /** Text between tags. HTML whitespace collapses to one space, except inside <pre> where line breaks are content. */
-  const pushText = (from: number, to: number): void => {
-    if (preDepth > 0) out.pushPre(html, from, to);
-    else out.pushCollapsed(html, from, to);
-  };
-  while (i < html.length) {
-    let lt: number;
-    if (preDepth > 0) {
-      lt = html.indexOf('<', i);
-      out.pushPre(html, i, lt === -1 ? html.length : lt);
-    } else {
-      lt = out.pushUntilTag(html, i);
+  /** Copies html[from, to) as text: collapsed, or inside <pre> with CR LF and lone CR made LF. */
+  const copyText = (from: number, to: number): void => {
+    for (let k = from; k < to; k++) {
+      const c = html[k] as number;
+      if (c === 38) hasAmpersand = true;
+      if (preDepth > 0) {
+        if (c !== 13) out[len++] = c;
+        else {
+          out[len++] = 10;
+          if (k + 1 < to && html[k + 1] === 10) k++;
+        }
+      } else if (isCollapsible(c)) {
+        out[len++] = 32;
+        while (k + 1 < to && isCollapsible(html[k + 1] as number)) k++;
+      } else {
+        out[len++] = c;
+      }
     }
-    if (lt === -1) break;
-    const next = html.charCodeAt(lt + 1);
-    if (next === 33 /* ! */ && html.startsWith('<!--', lt)) {
+  };
+  while (i < n) {
+    // Text up to the next '<'. The hot loop: one table lookup per byte outside <pre>.
+    let lt = i;
+    if (preDepth > 0) {
+      lt = html.indexOf(60, i);
+      if (lt === -1) lt = n;
+      copyText(i, lt);
+    } else {
+      for (; lt < n; lt++) {
+        const c = html[lt] as number;
+        const t = TEXT_CLASS[c];
+        if (t === 0) out[len++] = c;
+        else if (t === T_TAG) break;
+        else if (t === T_COLLAPSE) {
+          out[len++] = 32;
+          while (lt + 1 < n && isCollapsible(html[lt + 1] as number)) lt++;
+        } else {
+          hasAmpersand = true;
+          out[len++] = c;
+        }
+      }
+    }
+    if (lt >= n) break;
+    const next = html[lt + 1];
+    if (next === 33 /* ! */ && html[lt + 2] === 45 && html[lt + 3] === 45) {
       const close = html.indexOf('-->', lt + 4);
       if (close === -1) break; // an unclosed comment hides the rest, as in a browser
       i = close + 3;
@@ -325,28 +270,27 @@ export function htmlToLines(html: string): string[] {
     // The tag name, read by hand: `<name` or `</name`, a letter then letters, digits or '-'.
     const closing = next === 47; /* / */
     const nameStart = closing ? lt + 2 : lt + 1;
-    const isTag = next !== 33 && next !== 63 /* ? */ && isTagNameStart(html.charCodeAt(nameStart));
+    const isTag = next !== 33 && next !== 63 /* ? */ && isTagNameStart(html[nameStart] ?? -1);
     if (!isTag && next !== 33 && next !== 63) {
-      out.push(60); // "a < b" is text
+      out[len++] = 60; // "a < b" is text
       i = lt + 1;
       continue;
     }
     if (!isTag) {
-      const close = html.indexOf('>', lt);
+      const close = html.indexOf(62, lt);
       if (close === -1) {
         // No '>' anywhere after this point, so no later '<' can start a tag either: the rest is text.
-        pushText(lt, html.length);
+        copyText(lt, n);
         break;
       }
       i = close + 1; // <!DOCTYPE …>, <?xml …?>, <![CDATA[ …
       continue;
     }
     // One pass over the tag: its name (as a number, see nameKey), then up to '>' noting any '='.
-    const n = html.length;
     let key = 0;
     let k = nameStart;
     for (; k < n; k++) {
-      const c = html.charCodeAt(k);
+      const c = html[k] as number;
       if (!isTagNameChar(c)) break;
       const lower = c | 0x20;
       key = key * 38 + (lower >= 97 ? lower - 96 : lower === 45 ? 37 : lower - 21);
@@ -355,68 +299,118 @@ export function htmlToLines(html: string): string[] {
     if (nameEnd - nameStart > 10) key = 0;
     let equals = false;
     for (; k < n; k++) {
-      const c = html.charCodeAt(k);
+      const c = html[k];
       if (c === 62 /* > */) break;
       if (c === 61 /* = */) equals = true;
     }
-    if (k === n) {
-      // No '>' anywhere after this point, so no later '<' can start a tag either: the rest is text.
-      pushText(lt, n);
+    if (k >= n) {
+      copyText(lt, n);
       break;
     }
     const close = k;
     const kind = kindOf(key);
     i = close + 1;
-    // Only a tag with an '=' and the word href or src can carry a link: most tags are never sliced.
-    if (!closing && equals && hasLinkWord(html, lt, close)) links.push(...linksOf(html.slice(lt, close + 1)));
-    if (!closing && kind === KIND_DROP && html.charCodeAt(close - 1) !== 47 /* "/>" */) {
-      const name = html.slice(nameStart, nameEnd).toLowerCase();
-      let end = find(`</${name}\\s*>`, i, true);
-      if (name === 'head' && end === -1) {
-        // Many mails never close <head>; end it at <body> instead of losing the whole message.
-        const body = find('<body[\\s>]', i, false);
-        end = body === -1 ? i : body;
-      }
+    // Only a tag with an '=' and the word href or src can carry a link: most tags are never decoded.
+    if (!closing && equals && hasLinkWord(html, lt, close)) {
+      for (const link of linksOf(html.toString('utf8', lt, close + 1))) links.push(link);
+    }
+    if (!closing && kind === KIND_DROP && html[close - 1] !== 47 /* "/>" */) {
+      const end = dropEnd(html, i, html.toString('latin1', nameStart, nameEnd).toLowerCase(), exhausted);
       if (end === -1) break; // unclosed script/style swallows the rest, as in a browser
       i = end;
       continue;
     }
     if (kind === KIND_PRE) preDepth = Math.max(0, preDepth + (closing ? -1 : 1));
-    if (kind === KIND_LINE || kind === KIND_PRE) out.push(10);
-    else if (kind === KIND_CELL) out.push(9);
+    if (kind === KIND_LINE || kind === KIND_PRE) out[len++] = 10;
+    else if (kind === KIND_CELL) out[len++] = 9;
   }
-  const rendered = out.toString();
-  const text = out.hasAmpersand ? decodeEntities(rendered) : rendered;
-  // Blank lines carry nothing for scanning; dropping them keeps "html:line N" short and stable.
-  const lines: string[] = [];
-  for (let a = 0; a <= text.length;) {
-    let nl = text.indexOf('\n', a);
-    if (nl === -1) nl = text.length;
-    let b = nl;
-    while (a < b && text.charCodeAt(a) === 32) a++;
-    while (b > a && text.charCodeAt(b - 1) <= 32) b--;
-    if (b > a) lines.push(text.slice(a, b));
+  return { bytes: out, length: len, hasAmpersand, links };
+}
+
+/**
+ * Drops blank lines and trims lines (leading spaces, trailing blanks and control characters) in
+ * place; returns the new length. Blank lines carry nothing for scanning; dropping them keeps
+ * "html:line N" short and stable.
+ */
+function trimLines(b: Buffer, length: number): number {
+  let w = 0;
+  for (let a = 0; a <= length;) {
+    let nl = b.indexOf(10, a);
+    if (nl === -1 || nl > length) nl = length;
+    let e = nl;
+    while (a < e && b[a] === 32) a++;
+    while (e > a && (b[e - 1] as number) <= 32) e--;
+    if (e > a) {
+      if (w > 0) b[w++] = 10;
+      b.copy(b, w, a, e);
+      w += e - a;
+    }
     a = nl + 1;
   }
-  const uniqueLinks = [...new Set(links.map((l) => decodeEntities(l).trim()).filter((l) => l !== ''))];
-  if (uniqueLinks.length > 0) lines.push('', ...uniqueLinks);
-  return lines;
+  return w;
+}
+
+/** Cuts b[0, length) into pieces of whole lines (about PIECE bytes each), decoded as UTF-8. */
+function pieces(b: Buffer, length: number): string[] {
+  const out: string[] = [];
+  for (let a = 0; a < length;) {
+    let e = a + PIECE >= length ? -1 : b.indexOf(10, a + PIECE);
+    if (e === -1 || e >= length) e = length;
+    out.push(b.toString('utf8', a, e));
+    a = e + 1;
+  }
+  return out;
+}
+
+/** Converts HTML to text for indicator scanning (see the module comment for the rules). */
+export function htmlToText(html: string): string {
+  return htmlToPieces(html).join('\n');
+}
+
+/**
+ * {@link htmlToText} in pieces of whole lines, to be read as if joined with '\n': the scanner takes
+ * them one at a time, so the text never exists as one large string. A string is encoded as UTF-8
+ * first; bytes are taken as UTF-8.
+ */
+export function htmlToPieces(html: string | Buffer): string[] {
+  const r = render(typeof html === 'string' ? Buffer.from(html, 'utf8') : html);
+  let body: string[];
+  if (!r.hasAmpersand) {
+    body = pieces(r.bytes, trimLines(r.bytes, r.length));
+  } else {
+    // Entities can make blanks and line breaks (&nbsp; &NewLine;): lines are trimmed after decoding.
+    const text = decodeEntities(r.bytes.toString('utf8', 0, r.length));
+    const lines: string[] = [];
+    for (let a = 0; a <= text.length;) {
+      let nl = text.indexOf('\n', a);
+      if (nl === -1) nl = text.length;
+      let b = nl;
+      while (a < b && text.charCodeAt(a) === 32) a++;
+      while (b > a && text.charCodeAt(b - 1) <= 32) b--;
+      if (b > a) lines.push(text.slice(a, b));
+      a = nl + 1;
+    }
+    body = lines.length === 0 ? [] : [lines.join('\n')];
+  }
+  const uniqueLinks = [...new Set(r.links.map((l) => decodeEntities(l).trim()).filter((l) => l !== ''))];
+  if (uniqueLinks.length > 0) body.push(['', ...uniqueLinks].join('\n'));
+  return body;
 }
 
 /** True when html[from, to) contains "href" or "src" in any case. */
-function hasLinkWord(html: string, from: number, to: number): boolean {
+function hasLinkWord(html: Uint8Array, from: number, to: number): boolean {
   for (let k = from; k < to; k++) {
-    const c = html.charCodeAt(k) | 0x20;
+    const c = (html[k] as number) | 0x20;
     if (c === 104 /* h */) {
       if (
-        (html.charCodeAt(k + 1) | 0x20) === 114 &&
-        (html.charCodeAt(k + 2) | 0x20) === 101 &&
-        (html.charCodeAt(k + 3) | 0x20) === 102
+        ((html[k + 1] as number) | 0x20) === 114 &&
+        ((html[k + 2] as number) | 0x20) === 101 &&
+        ((html[k + 3] as number) | 0x20) === 102
       ) {
         return true;
       }
     } else if (c === 115 /* s */) {
-      if ((html.charCodeAt(k + 1) | 0x20) === 114 && (html.charCodeAt(k + 2) | 0x20) === 99) return true;
+      if (((html[k + 1] as number) | 0x20) === 114 && ((html[k + 2] as number) | 0x20) === 99) return true;
     }
   }
   return false;

@@ -11,7 +11,7 @@
  * with a sentence saying what is wrong.
  */
 import { simpleParser, type Attachment, type ParsedMail, type StructuredHeader } from 'mailparser';
-import { htmlToLines } from './html';
+import { htmlToPieces } from './html';
 import type { FoundIndicator, Source } from './indicators';
 import {
   ExtractionContext,
@@ -295,7 +295,7 @@ async function readMessage(ctx: ExtractionContext, buf: Buffer, nesting: Nesting
     const size = byteLength(parsed.html);
     const what = `${inner}HTML body`;
     if (size > maxPart) ctx.notes.push(`skipped ${what}: ${mb(size)} is over the ${mb(maxPart)} part limit`);
-    else if (ctx.take(size, what)) ctx.scanLines(htmlToLines(parsed.html), bodySource('html'));
+    else if (ctx.take(size, what)) ctx.scanLines(htmlToPieces(parsed.html), bodySource('html'));
   }
 
   for (const [index, att] of parsed.attachments.entries()) {

@@ -6,7 +6,7 @@
  * zip archives, attached messages (message/rfc822, .eml). Anything else is skipped with a note, and
  * so is every part over the byte budget — the rest of the message is still read.
  */
-import { htmlToLines } from './html';
+import { htmlToPieces } from './html';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { jsonToText } from './json';
 import { pdfToText } from './pdf';
@@ -275,7 +275,11 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
       ctx.scanBytes(part.content, part.charset, src);
       return;
     case 'html':
-      ctx.scanLines(htmlToLines(decodeText(part.content, part.charset)), src);
+      // UTF-8 HTML is rendered from its bytes, never decoded whole.
+      ctx.scanLines(
+        htmlToPieces(isUtf8(part.content, part.charset) ? part.content : decodeText(part.content, part.charset)),
+        src,
+      );
       return;
     case 'json': {
       const text = decodeText(part.content, part.charset);
