@@ -130,11 +130,9 @@ function isCollapsible(c: number): boolean {
 // What a text byte needs in the hot copy loop: 0 nothing, else one of these.
 const T_COLLAPSE = 1;
 const T_TAG = 2;
-const T_AMPERSAND = 3;
 const TEXT_CLASS = new Uint8Array(256);
 for (const c of [32, 9, 10, 12, 13]) TEXT_CLASS[c] = T_COLLAPSE;
 TEXT_CLASS[60] = T_TAG;
-TEXT_CLASS[38] = T_AMPERSAND;
 
 /** Rendered text is cut into pieces of about this many bytes (whole lines) for the scanner. */
 const PIECE = 32 * 1024;
@@ -195,6 +193,30 @@ function dropEnd(b: Buffer, from: number, name: string, exhausted: Set<string>):
   return from;
 }
 
+/**
+ * Copies html[from, to) into out at len as text: collapsed, or (`pre`) with CR LF and lone CR made
+ * LF. Returns the new length. A plain function, so the caller's length stays a register.
+ */
+function copyText(html: Buffer, from: number, to: number, pre: boolean, out: Buffer, len: number): number {
+  let w = len;
+  for (let k = from; k < to; k++) {
+    const c = html[k] as number;
+    if (pre) {
+      if (c !== 13) out[w++] = c;
+      else {
+        out[w++] = 10;
+        if (k + 1 < to && html[k + 1] === 10) k++;
+      }
+    } else if (isCollapsible(c)) {
+      out[w++] = 32;
+      while (k + 1 < to && isCollapsible(html[k + 1] as number)) k++;
+    } else {
+      out[w++] = c;
+    }
+  }
+  return w;
+}
+
 /** The text of an HTML document, rendered into bytes (UTF-8), and the link targets of its tags. */
 interface Rendered {
   bytes: Buffer;
@@ -213,49 +235,26 @@ function render(html: Buffer): Rendered {
   const n = html.length;
   const out = Buffer.allocUnsafe(n);
   let len = 0;
-  let hasAmpersand = false;
   const links: string[] = [];
   const exhausted = new Set<string>();
   let preDepth = 0;
   let i = 0;
-  /** Copies html[from, to) as text: collapsed, or inside <pre> with CR LF and lone CR made LF. */
-  const copyText = (from: number, to: number): void => {
-    for (let k = from; k < to; k++) {
-      const c = html[k] as number;
-      if (c === 38) hasAmpersand = true;
-      if (preDepth > 0) {
-        if (c !== 13) out[len++] = c;
-        else {
-          out[len++] = 10;
-          if (k + 1 < to && html[k + 1] === 10) k++;
-        }
-      } else if (isCollapsible(c)) {
-        out[len++] = 32;
-        while (k + 1 < to && isCollapsible(html[k + 1] as number)) k++;
-      } else {
-        out[len++] = c;
-      }
-    }
-  };
   while (i < n) {
     // Text up to the next '<'. The hot loop: one table lookup per byte outside <pre>.
     let lt = i;
     if (preDepth > 0) {
       lt = html.indexOf(60, i);
       if (lt === -1) lt = n;
-      copyText(i, lt);
+      len = copyText(html, i, lt, true, out, len);
     } else {
       for (; lt < n; lt++) {
         const c = html[lt] as number;
         const t = TEXT_CLASS[c];
         if (t === 0) out[len++] = c;
         else if (t === T_TAG) break;
-        else if (t === T_COLLAPSE) {
+        else {
           out[len++] = 32;
           while (lt + 1 < n && isCollapsible(html[lt + 1] as number)) lt++;
-        } else {
-          hasAmpersand = true;
-          out[len++] = c;
         }
       }
     }
@@ -280,7 +279,7 @@ function render(html: Buffer): Rendered {
       const close = html.indexOf(62, lt);
       if (close === -1) {
         // No '>' anywhere after this point, so no later '<' can start a tag either: the rest is text.
-        copyText(lt, n);
+        len = copyText(html, lt, n, preDepth > 0, out, len);
         break;
       }
       i = close + 1; // <!DOCTYPE …>, <?xml …?>, <![CDATA[ …
@@ -304,7 +303,7 @@ function render(html: Buffer): Rendered {
       if (c === 61 /* = */) equals = true;
     }
     if (k >= n) {
-      copyText(lt, n);
+      len = copyText(html, lt, n, preDepth > 0, out, len);
       break;
     }
     const close = k;
@@ -324,6 +323,8 @@ function render(html: Buffer): Rendered {
     if (kind === KIND_LINE || kind === KIND_PRE) out[len++] = 10;
     else if (kind === KIND_CELL) out[len++] = 9;
   }
+  // '&' is looked for once at the end, not in every loop that copies text.
+  const hasAmpersand = out.subarray(0, len).includes(38);
   return { bytes: out, length: len, hasAmpersand, links };
 }
 
