@@ -342,19 +342,32 @@ class Scanner {
       let colons = 0;
       let dots = 0;
       let hasDigit = false;
+      let hasHex = false;
       for (; j < n; j++) {
         const d = CLASS[t.charCodeAt(j)];
         if (d === K_DIGIT) hasDigit = true;
         else if (d === K_DOT) dots++;
         else if (d === K_COLON) colons++;
-        else if (d !== K_HEX) break;
+        else if (d === K_HEX) hasHex = true;
+        else break;
       }
       if (colons >= 2 || dots >= 3) {
         let i = p;
         for (; i > from; i--) {
           const d = CLASS[t.charCodeAt(i - 1)];
           if (d === K_DIGIT) hasDigit = true;
-          else if (d !== K_HEX) break;
+          else if (d === K_HEX) hasHex = true;
+          else break;
+        }
+        // The common case, a run of only digits and dots (a dotted quad, a CIDR's address): it is
+        // its own and only dotted-decimal sub-run, judged at once.
+        if (colons === 0 && !hasHex && hasDigit && i >= this.consumed) {
+          this.lineAt(i);
+          if (j - i > LONG_RUN) this.noteLongRun(j - i);
+          this.tryV4(i, j);
+          from = j;
+          if (nextDot !== -1 && nextDot < j) nextDot = t.indexOf('.', j);
+          continue;
         }
         // Most runs are ordinary words made of hex letters ("face", "added"): skip them cheaply.
         // A run inside an earlier token (the netmask or prefix a CIDR consumed) is part of that token.
