@@ -223,6 +223,11 @@ export class IndicatorSet {
     private readonly keepPlaces = true,
   ) {}
 
+  /** Whether places are recorded (else a finer locator of a sighting is not worth computing). */
+  get keepsPlaces(): boolean {
+    return this.keepPlaces;
+  }
+
   get size(): number {
     return this.values.length;
   }
@@ -468,8 +473,10 @@ export class IndicatorSet {
         f.reason = b.reason;
       }
       const flags = this.flags.get(e);
-      const derived = this.derived.get(e);
-      if ((flags & LITERAL) === 0 && derived !== undefined) f.derivedFromRange = derived;
+      if ((flags & LITERAL) === 0) {
+        const derived = this.derived.get(e);
+        if (derived !== undefined) f.derivedFromRange = derived;
+      }
       if (flags & HOST_BITS_SET) f.hostBitsSet = true;
       out[e] = f;
     }

@@ -747,11 +747,16 @@ class ChunkedScan {
   readonly stats: ScanStats = { longRuns: 0, longestRun: 0, firstLongRunLine: 0 };
   private line = 1;
 
+  private readonly locate: ((line: number) => string | undefined) | undefined;
+
   constructor(
     private readonly set: IndicatorSet,
     private readonly src: Source,
-    private readonly locate: ((line: number) => string | undefined) | undefined,
-  ) {}
+    locate: ((line: number) => string | undefined) | undefined,
+  ) {
+    // A finer locator only labels places: without places it is not asked for.
+    this.locate = set.keepsPlaces ? locate : undefined;
+  }
 
   /** Scans `lines`: whole lines, without the line break after the last one. */
   lines(lines: string): void {
