@@ -1,6 +1,8 @@
 /**
- * Hostile inputs finish within bounded time and memory and say what happened: 100 MB of digits and
- * dots, a million addresses, messages nested 50 deep, zip bombs, broken MIME.
+ * Hostile inputs finish within bounded memory and say what happened: 100 MB of digits and dots, a
+ * million addresses, messages nested 50 deep, zip bombs, broken MIME. The test timeout is the hang
+ * guard (work that grew faster than linearly would run for many minutes); no test asserts a
+ * wall-clock time, which would make it depend on the machine.
  */
 import { extractFromFile } from '../../src/extraction/file';
 import { extractFromMessage } from '../../src/extraction/message';
@@ -10,15 +12,13 @@ const values = (r: { indicators: { value: string }[] }) => r.indicators.map((i) 
 
 jest.setTimeout(60_000);
 
-test('100 MB of digits and dots: nothing found, a note, bounded time and memory', async () => {
+test('100 MB of digits and dots: nothing found, a note, bounded memory', async () => {
   const bytes = Buffer.alloc(100 * 1024 * 1024);
   const unit = Buffer.from('1.2.3.4.5.6.7.8.9.0.');
   for (let i = 0; i < bytes.length; i += unit.length) unit.copy(bytes, i);
   const before = process.memoryUsage();
-  const started = Date.now();
   const r = await extractFromFile('digits.txt', bytes, { maxPartBytes: 200 << 20, maxTotalBytes: 200 << 20 });
   const after = process.memoryUsage();
-  expect(Date.now() - started).toBeLessThan(20_000);
   expect(r.indicators).toEqual([]);
   expect(r.notes).toEqual([
     'digits.txt: ignored 1 run(s) of digits, dots and colons too long to be addresses (longest 104,857,600 characters, first at line 1)',
@@ -35,9 +35,7 @@ test('with default limits, the same file is skipped as over the part budget', as
 test('a million distinct addresses: the first 200,000 are kept, the rest counted in a note', async () => {
   const lines: string[] = [];
   for (let i = 0; i < 1_000_000; i++) lines.push(`45.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
-  const started = Date.now();
   const r = await extractFromFile('million.txt', Buffer.from(lines.join('\n')), { maxPartBytes: 64 << 20 });
-  expect(Date.now() - started).toBeLessThan(20_000);
   expect(r.indicators).toHaveLength(200_000);
   expect(r.indicators[0]?.value).toBe('45.0.0.0');
   expect(r.notes).toEqual(['found more than 200000 distinct addresses; at least 100000 more were seen but not kept']);
@@ -63,9 +61,7 @@ test('messages nested 50 deep: read to the depth limit, then a note', async () =
       attachments: [{ filename: `level${level + 1}.eml`, contentType: 'message/rfc822', data: inner }],
     });
   }
-  const started = Date.now();
   const r = await extractFromMessage(inner);
-  expect(Date.now() - started).toBeLessThan(10_000);
   expect(r.ok).toBe(true);
   expect(values(r)).toEqual(['45.133.0.1', '45.133.1.1', '45.133.2.1', '45.133.3.1']);
   expect(r.notes).toEqual([

@@ -77,15 +77,14 @@ describe('htmlToText', () => {
     expect(htmlToText('<!DOCTYPE html><?xml version="1.0"?><p>1.2.3.4</p>')).toBe('1.2.3.4');
   });
 
-  test('hostile input stays linear', () => {
-    const started = Date.now();
-    htmlToText('<a'.repeat(500_000));
-    htmlToText('<script>'.repeat(200_000));
-    htmlToText('<head>'.repeat(200_000));
-    htmlToText('<!--'.repeat(200_000));
-    htmlToText('&#'.repeat(500_000));
-    expect(Date.now() - started).toBeLessThan(3000);
-  });
+  // The timeout is the hang guard: quadratic handling of these would run for minutes.
+  test('hostile input finishes', () => {
+    expect(htmlToText('<a'.repeat(500_000))).toBe('<a'.repeat(500_000)); // no '>': the rest is text
+    expect(htmlToText('<script>'.repeat(200_000))).toBe(''); // unclosed script swallows the rest
+    expect(htmlToText('<head>'.repeat(200_000))).toBe('');
+    expect(htmlToText('<!--'.repeat(200_000))).toBe('');
+    expect(htmlToText('&#'.repeat(500_000))).toBe('&#'.repeat(500_000));
+  }, 30_000);
 });
 
 describe('decodeEntities', () => {

@@ -256,16 +256,17 @@ describe('scanText: realistic advisory', () => {
   });
 });
 
-describe('scanText: speed and hostile input', () => {
-  test('20 MB of advisory-like text in a few seconds', () => {
+// Throughput is measured by `npm run bench:extract`, not asserted here; the test timeouts are hang
+// guards for input that would make a non-linear scanner run for minutes.
+describe('scanText: large and hostile input', () => {
+  test('20 MB of advisory-like text', () => {
     const line =
       'Seen 185.220.101.7 via hxxp://evil[.]example/x from 2001:db8:9::1 at 23:06:41 OID 1.3.6.1.4.1 face added\n';
     const text = line.repeat(Math.ceil(20e6 / line.length));
-    const started = Date.now();
     const found = scanText(text, 'body');
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(found.map((f) => f.value)).toEqual(['185.220.101.7', '2001:db8:9::1']);
-  });
+    expect(found[0]?.seen).toBe(Math.ceil(20e6 / line.length));
+  }, 30_000);
 
   test.each([
     ['1.', 'a long dotted run'],
@@ -274,11 +275,13 @@ describe('scanText: speed and hostile input', () => {
     ['1.1.1.1-', 'dash chains'],
     ['1.1.1.1/', 'slash chains'],
     ['[.]', 'defang markers'],
-  ])('4 MB of %j (%s) finishes quickly', (unit) => {
-    const text = unit.repeat(Math.ceil(4e6 / unit.length));
-    const started = Date.now();
-    const found = scanText(text, 'x');
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(found.length).toBeLessThanOrEqual(2);
-  });
+  ])(
+    '4 MB of %j (%s) finishes',
+    (unit) => {
+      const text = unit.repeat(Math.ceil(4e6 / unit.length));
+      const found = scanText(text, 'x');
+      expect(found.length).toBeLessThanOrEqual(2);
+    },
+    30_000,
+  );
 });
