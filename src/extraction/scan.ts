@@ -54,15 +54,38 @@ for (const c of 'abcdefABCDEF') CLASS[c.charCodeAt(0)] = K_HEX;
 CLASS[CH_COLON] = K_COLON;
 CLASS[CH_DOT] = K_DOT;
 
+/**
+ * A word list for {@link wordIn}, indexed by length and first letter: the word before nearly every
+ * address in prose is no marker, and is turned away with one lookup instead of a compare per word.
+ */
+class WordList {
+  private readonly byKey = new Map<number, readonly string[]>();
+
+  constructor(words: readonly string[]) {
+    for (const w of words) {
+      const key = WordList.key(w.length, w.charCodeAt(0));
+      this.byKey.set(key, [...(this.byKey.get(key) ?? []), w]);
+    }
+  }
+
+  static key(length: number, first: number): number {
+    return length * 128 + (first | 0x20);
+  }
+
+  candidates(length: number, first: number): readonly string[] | undefined {
+    return this.byKey.get(WordList.key(length, first));
+  }
+}
+
 /** Words that make the dotted quad after them a version or section number, not an address. */
-const VERSION_MARKERS: readonly string[] = [
+const VERSION_MARKERS = new WordList([
   'version', 'versions', 'ver', 'v', 'build', 'release', 'rev', 'revision', 'firmware', 'fw', 'patch',
   'oid', 'section', 'sect',
-]; // prettier-ignore
+]); // prettier-ignore
 /** Words that may stand between a marker and the number: "version as 3.1.4.1". */
-const CONNECTORS: readonly string[] = ['as', 'is', 'of', 'number', 'no', 'string', 'was', 'now'];
+const CONNECTORS = new WordList(['as', 'is', 'of', 'number', 'no', 'string', 'was', 'now']);
 /** Markers that may be abbreviated with a dot: "ver. 1.2.3.4". */
-const ABBREVIATED_MARKERS: readonly string[] = ['ver', 'v', 'rev', 'sect', 'fw'];
+const ABBREVIATED_MARKERS = new WordList(['ver', 'v', 'rev', 'sect', 'fw']);
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -96,11 +119,12 @@ function codeAt(t: string, i: number): number {
 }
 
 /** True when t[from, to) is, ignoring ASCII case, one of `words` (compared in place: this runs for every hit). */
-function wordIn(t: string, from: number, to: number, words: readonly string[]): boolean {
+function wordIn(t: string, from: number, to: number, words: WordList): boolean {
   const n = to - from;
-  outer: for (const w of words) {
-    if (w.length !== n) continue;
-    for (let k = 0; k < n; k++) if ((t.charCodeAt(from + k) | 0x20) !== w.charCodeAt(k)) continue outer;
+  const candidates = words.candidates(n, t.charCodeAt(from));
+  if (candidates === undefined) return false;
+  outer: for (const w of candidates) {
+    for (let k = 1; k < n; k++) if ((t.charCodeAt(from + k) | 0x20) !== w.charCodeAt(k)) continue outer;
     return true;
   }
   return false;
