@@ -343,7 +343,7 @@ function trimLines(b: Buffer, length: number): number {
     while (e > a && (b[e - 1] as number) <= 32) e--;
     if (e > a) {
       if (w > 0) b[w++] = 10;
-      b.copy(b, w, a, e);
+      b.copyWithin(w, a, e);
       w += e - a;
     }
     a = nl + 1;

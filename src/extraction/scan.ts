@@ -14,7 +14,16 @@
  * characters just outside the token and the word before it (version markers, User-Agent tokens).
  * Ranges are paired on the fly from consecutive hits on one line.
  */
-import { cidrBounds, compareIp, parseCidr, parseIp, parseV4, rangeToCidrs, type IpVersion } from '../net/ip';
+import {
+  cidrBounds,
+  compareIp,
+  parseCidr,
+  parseIp,
+  parseV4,
+  rangeToCidrs,
+  rangeToCidrsV4,
+  type IpVersion,
+} from '../net/ip';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { refang } from './refang';
 import { unwrapUrls } from './unwrap';
@@ -685,9 +694,19 @@ class Scanner {
     line: number,
     lineStart: number,
   ): void {
-    if (compareIp(first, last) >= 0) return;
+    let cidrs: string[];
+    if (version === 4) {
+      // Both ends are canonical IPv4 text here: numbers, not BigInts.
+      const a = parseV4(first);
+      const b = parseV4(last);
+      if (a === undefined || b === undefined || a >= b) return;
+      cidrs = rangeToCidrsV4(a, b);
+    } else {
+      if (compareIp(first, last) >= 0) return;
+      cidrs = rangeToCidrs(first, last);
+    }
     const label = `${first}-${last}`;
-    for (const cidr of rangeToCidrs(first, last)) {
+    for (const cidr of cidrs) {
       const v4 = version === 4 && !cidr.includes('/') ? parseV4(cidr) : undefined;
       this.add(v4 ?? -1, cidr, version, start, end, line, lineStart, label);
     }

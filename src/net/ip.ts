@@ -374,7 +374,28 @@ export function aggregateCidrs(values: readonly string[]): string[] {
 }
 
 /** Largest aligned blocks from `first` to `last` inclusive: the minimal CIDR cover of one range. */
+/**
+ * The minimal CIDR cover of the IPv4 range first..last (32-bit values, first <= last), in plain
+ * numbers: the scanner covers every range it reads, and the BigInt path cost microseconds each.
+ */
+export function rangeToCidrsV4(first: number, last: number): string[] {
+  const out: string[] = [];
+  let cur = first;
+  for (;;) {
+    // Largest aligned block starting at `cur` that does not run past `last`.
+    let size = 0;
+    while (size < 32 && cur % 2 ** (size + 1) === 0 && cur + 2 ** (size + 1) - 1 <= last) size++;
+    const network = `${Math.floor(cur / 2 ** 24)}.${(cur >>> 16) & 255}.${(cur >>> 8) & 255}.${cur & 255}`;
+    out.push(size === 0 ? network : `${network}/${32 - size}`);
+    const next = cur + 2 ** size;
+    if (next > last) break;
+    cur = next;
+  }
+  return out;
+}
+
 function coverRange(version: IpVersion, first: bigint, last: bigint): string[] {
+  if (version === 4) return rangeToCidrsV4(Number(first), Number(last));
   const e = { value: last };
   const bits = BITS[version];
   const out: string[] = [];

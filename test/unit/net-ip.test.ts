@@ -281,3 +281,30 @@ test('IPv6 validity agrees with node:net on 300,000 random strings of address ch
   expect(valid).toBeGreaterThan(1000);
   expect(differ.slice(0, 5)).toEqual([]);
 });
+
+test('IPv4 range covers tile the range exactly with the largest aligned blocks (20,000 random ranges)', () => {
+  let seed = 9;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const text = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  const ranges: [number, number][] = [
+    [0, 0xffffffff],
+    [0x80000000, 0xffffffff],
+    [0xffffffff, 0xffffffff],
+  ];
+  for (let i = 0; i < 20_000; i++) {
+    const a = next();
+    ranges.push([a, Math.min(0xffffffff, a + (next() % [1, 7, 255, 65536, 2 ** 20, 2 ** 31][i % 6]!))]);
+  }
+  for (const [a, b] of ranges) {
+    let cur = BigInt(a);
+    for (const cidr of rangeToCidrs(text(a), text(b))) {
+      const bounds = cidrBounds(cidr);
+      expect([cidr, bounds.first]).toEqual([cidr, cur]); // contiguous from the range's start
+      const size = bounds.last - bounds.first + 1n;
+      // Largest: the doubled block would be misaligned or run past the end.
+      expect(cur % (size * 2n) !== 0n || cur + size * 2n - 1n > BigInt(b) || size === 1n << 32n).toBe(true);
+      cur = bounds.last + 1n;
+    }
+    expect(cur).toBe(BigInt(b) + 1n); // and ends exactly at the range's end
+  }
+});
