@@ -139,19 +139,24 @@ function matchAt(t: string, at: number): number {
 }
 
 /**
- * The characters a defang can involve: the brackets and backslash that start rules 1-6, the '.' of
- * rules 6-7, and the `x`/`X`/`*` of rule 8. Each is found with indexOf (a memchr over the string).
+ * What a defang can start with, found with indexOf (a memchr over the string): the brackets and
+ * backslash that start rules 1-6; the ']' of rule 6's ".]"; the ". " of rule 7's " . " (a dot
+ * followed by a space, so the dots inside addresses never stop the search); the `x`/`X`/`*` of
+ * rule 8.
  */
-const TRIGGERS = ['[', '(', '{', '\\', '.', 'x', 'X', '*'];
+const TRIGGERS = ['[', '(', '{', '\\', ']', '. ', 'x', 'X', '*'];
 
-/** Where a match could start, given a trigger character at `p` (-1: it cannot). */
+/**
+ * Where a match could start, given a trigger at `p` (-1: it cannot). A match may start before its
+ * trigger (".]" at the dot, " . " at the digit), but never at or after another trigger's position
+ * in between, so taking triggers in order still tries matches in order.
+ */
 function matchStart(t: string, p: number): number {
   const c = t.charCodeAt(p);
-  if (c === 46 /* . */) {
-    if (t.charCodeAt(p + 1) === 93 /* ] */) return p; // rule 6 ".]"
+  if (c === 93 /* ] */) return t.charCodeAt(p - 1) === 46 ? p - 1 : -1; // rule 6 ".]"
+  if (c === 46 /* the '.' of ". " */) {
     // rule 7: "<digit> . <digit>", the match starting at the digit
-    if (t.charCodeAt(p - 1) === 32 && t.charCodeAt(p + 1) === 32 && isDigit(t.charCodeAt(p - 2))) return p - 2;
-    return -1;
+    return t.charCodeAt(p - 1) === 32 && isDigit(t.charCodeAt(p - 2)) ? p - 2 : -1;
   }
   if (c === 120 || c === 88 || c === 42 /* x X * */) {
     const h = t.charCodeAt(p - 1);
@@ -163,17 +168,7 @@ function matchStart(t: string, p: number): number {
 /** The next occurrence of trigger `ch` at or after `from` where a match could start (-1: none). */
 function nextTrigger(t: string, ch: string, from: number): number {
   let p = t.indexOf(ch, from);
-  while (p !== -1 && matchStart(t, p) === -1) {
-    // Most dots are inside addresses: only a dot before ']' or ' ' can start a rule, so the dots of
-    // a digits-and-dots run are passed over in one step rather than one search each.
-    if (ch === '.' && isDigit(t.charCodeAt(p + 1))) {
-      let q = p + 2;
-      for (let c = t.charCodeAt(q); isDigit(c) || c === 46; c = t.charCodeAt(++q));
-      p = t.charCodeAt(q - 1) === 46 ? q - 1 : t.indexOf(ch, q);
-    } else {
-      p = t.indexOf(ch, p + 1);
-    }
-  }
+  while (p !== -1 && matchStart(t, p) === -1) p = t.indexOf(ch, p + 1);
   return p;
 }
 

@@ -68,21 +68,18 @@ CLASS[CH_DOT] = K_DOT;
  * address in prose is no marker, and is turned away with one lookup instead of a compare per word.
  */
 class WordList {
-  private readonly byKey = new Map<number, readonly string[]>();
+  /** Words by length * 128 + lower-case first letter; the scanner only asks about words of at most 12 letters. */
+  private readonly byKey: (readonly string[] | undefined)[] = new Array<undefined>(13 * 128).fill(undefined);
 
   constructor(words: readonly string[]) {
     for (const w of words) {
-      const key = WordList.key(w.length, w.charCodeAt(0));
-      this.byKey.set(key, [...(this.byKey.get(key) ?? []), w]);
+      const key = w.length * 128 + w.charCodeAt(0);
+      this.byKey[key] = [...(this.byKey[key] ?? []), w];
     }
   }
 
-  static key(length: number, first: number): number {
-    return length * 128 + (first | 0x20);
-  }
-
   candidates(length: number, first: number): readonly string[] | undefined {
-    return this.byKey.get(WordList.key(length, first));
+    return length > 12 ? undefined : this.byKey[length * 128 + ((first | 0x20) & 127)];
   }
 }
 
