@@ -32,6 +32,22 @@ const LINE_BREAK = new Set([
 /** Elements that separate cells on one line. */
 const CELL = new Set(['td', 'th']);
 
+function isTagNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+function isTagNameChar(c: number): boolean {
+  return isTagNameStart(c) || (c >= 48 && c <= 57) || c === 45;
+}
+
+/** A tag-name byte's digit in {@link nameKey}'s base 38 (letters 1-26 in either case, '0'-'9' 27-36, '-' 37), else 0. */
+const NAME_DIGIT = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if (!isTagNameChar(c)) continue;
+  const lower = c | 0x20;
+  NAME_DIGIT[c] = lower >= 97 ? lower - 96 : lower === 45 ? 37 : lower - 21;
+}
+
 /**
  * A tag name as a number: base 38 over [a-z0-9-], case folded, for names of up to 10 characters
  * (38^10 < 2^53, so it is exact). 0 for anything longer or with other characters: no listed element.
@@ -40,9 +56,9 @@ function nameKey(t: string, from: number, to: number): number {
   if (to - from > 10) return 0;
   let key = 0;
   for (let k = from; k < to; k++) {
-    const c = t.charCodeAt(k) | 0x20; // ASCII letters to lower case; digits and '-' keep their codes
-    const d = c >= 97 && c <= 122 ? c - 96 : c >= 48 && c <= 57 ? c - 21 : c === 45 ? 37 : -1;
-    if (d < 0) return 0;
+    const c = t.charCodeAt(k);
+    const d = c < 256 ? (NAME_DIGIT[c] as number) : 0;
+    if (d === 0) return 0;
     key = key * 38 + d;
   }
   return key;
@@ -113,14 +129,6 @@ export function decodeEntities(text: string): string {
     if (!m.endsWith(';') && !NO_SEMICOLON_OK.has(name as string)) return m;
     return value;
   });
-}
-
-function isTagNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
-}
-
-function isTagNameChar(c: number): boolean {
-  return isTagNameStart(c) || (c >= 48 && c <= 57) || c === 45;
 }
 
 function isCollapsible(c: number): boolean {
@@ -289,10 +297,9 @@ function render(html: Buffer): Rendered {
     let key = 0;
     let k = nameStart;
     for (; k < n; k++) {
-      const c = html[k] as number;
-      if (!isTagNameChar(c)) break;
-      const lower = c | 0x20;
-      key = key * 38 + (lower >= 97 ? lower - 96 : lower === 45 ? 37 : lower - 21);
+      const d = NAME_DIGIT[html[k] as number] as number;
+      if (d === 0) break;
+      key = key * 38 + d;
     }
     const nameEnd = k;
     if (nameEnd - nameStart > 10) key = 0;
