@@ -2,7 +2,7 @@
  * The result model of extraction and the collector that builds it: indicators deduplicated by
  * canonical value, each with the places it was seen (bounded), and a blockability verdict.
  */
-import { parseV4, type IpVersion } from '../net/ip';
+import { formatV4Number, parseV4, type IpVersion } from '../net/ip';
 import { blockability, blockabilityOfV4 } from '../net/special-ranges';
 
 /** How many `where` strings are kept per indicator: enough to explain it, bounded for Temporal payloads. */
@@ -59,19 +59,6 @@ export interface Source {
   label: string;
   part: string;
   attachment?: string;
-}
-
-const OCTET = Array.from({ length: 256 }, (_, i) => String(i));
-const OCTET_DOT = OCTET.map((o) => `${o}.`);
-
-/** Dotted-quad text of a 32-bit value, from tables: three concatenations and no number formatting per address. */
-function formatV4(n: number): string {
-  return (
-    (OCTET_DOT[n >>> 24] as string) +
-    (OCTET_DOT[(n >>> 16) & 255] as string) +
-    (OCTET_DOT[(n >>> 8) & 255] as string) +
-    (OCTET[n & 255] as string)
-  );
 }
 
 /**
@@ -314,7 +301,7 @@ export class IndicatorSet {
   /** True (and the value counted) when the set is full. */
   private full(value: string | number): boolean {
     if (this.values.length < this.maxIndicators) return false;
-    const key = typeof value === 'number' ? formatV4(value) : value;
+    const key = typeof value === 'number' ? formatV4Number(value) : value;
     // Counting distinct overflow values exactly would need unbounded memory; count up to a bound.
     if (this.overflowSeen.size < 100_000 && !this.overflowSeen.has(key)) {
       this.overflowSeen.add(key);
@@ -454,7 +441,7 @@ export class IndicatorSet {
     const out: FoundIndicator[] = new Array<FoundIndicator>(count);
     for (let e = 0; e < count; e++) {
       const v4 = this.values[e] === undefined ? this.v4s.get(e) >>> 0 : -1;
-      const value = v4 >= 0 ? formatV4(v4) : (this.values[e] as string);
+      const value = v4 >= 0 ? formatV4Number(v4) : (this.values[e] as string);
       // Without places, every indicator shares the same two empty, frozen arrays.
       let places = NO_PLACES;
       let where = NO_WHERE;

@@ -17,6 +17,7 @@
 import {
   cidrBounds,
   compareIp,
+  formatV4Number,
   parseCidr,
   parseIp,
   parseV4,
@@ -284,10 +285,6 @@ function readQuad(t: string, a: number, b: number): number {
   return parts === 4 ? value : -1;
 }
 
-function formatV4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
 /** Separator between two range endpoints: optional blanks, a dash or en dash, optional blanks. */
 function isRangeDash(t: string, from: number, to: number): boolean {
   if (to - from > 16 || to <= from) return false;
@@ -526,7 +523,7 @@ class Scanner {
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
     const network = (n & mask) >>> 0;
     if (prefix === 32) this.emit(s, end, n, undefined, 4, true, false);
-    else this.emit(s, end, -1, `${formatV4(network)}/${prefix}`, 4, false, network !== n);
+    else this.emit(s, end, -1, `${formatV4Number(network)}/${prefix}`, 4, false, network !== n);
   }
 
   /**
@@ -653,8 +650,8 @@ class Scanner {
       const a = this.prevStart;
       const aEnd = this.prevEnd0;
       if (isRangeDash(t, aEnd, start) || isFromTo(t, a, aEnd, start)) {
-        const first = this.prevValue ?? formatV4(this.prevV4);
-        const last = value ?? formatV4(v4);
+        const first = this.prevValue ?? formatV4Number(this.prevV4);
+        const last = value ?? formatV4Number(v4);
         if (isRangeDash(t, aEnd, start) || isNarrowRange(first, last, version)) {
           this.addCover(first, last, version, a, end, line, lineStart);
           return; // this hit is the range's end, not the start of another
@@ -668,7 +665,7 @@ class Scanner {
         const endIndex = skipDigits(t, end + 1);
         this.add(shortEnd, undefined, 4, start, endIndex, line, lineStart);
         this.consumed = Math.max(this.consumed, endIndex);
-        this.addCover(formatV4(v4), formatV4(shortEnd), 4, start, endIndex, line, lineStart);
+        this.addCover(formatV4Number(v4), formatV4Number(shortEnd), 4, start, endIndex, line, lineStart);
         return;
       }
     }

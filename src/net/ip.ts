@@ -149,9 +149,24 @@ function parseV6(text: string): bigint | undefined {
   return value;
 }
 
+const OCTET = Array.from({ length: 256 }, (_, i) => String(i));
+const OCTET_DOT = OCTET.map((o) => `${o}.`);
+
+/**
+ * Dotted-quad text of a 32-bit IPv4 value. From tables, with no number formatting: extraction
+ * builds one of these for every address it reports.
+ */
+export function formatV4Number(n: number): string {
+  return (
+    (OCTET_DOT[n >>> 24] as string) +
+    (OCTET_DOT[(n >>> 16) & 255] as string) +
+    (OCTET_DOT[(n >>> 8) & 255] as string) +
+    (OCTET[n & 255] as string)
+  );
+}
+
 function formatV4(value: bigint): string {
-  const n = Number(value);
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return formatV4Number(Number(value));
 }
 
 /** RFC 5952 text of eight 16-bit groups. */
@@ -385,7 +400,7 @@ export function rangeToCidrsV4(first: number, last: number): string[] {
     // Largest aligned block starting at `cur` that does not run past `last`.
     let size = 0;
     while (size < 32 && cur % 2 ** (size + 1) === 0 && cur + 2 ** (size + 1) - 1 <= last) size++;
-    const network = `${Math.floor(cur / 2 ** 24)}.${(cur >>> 16) & 255}.${(cur >>> 8) & 255}.${cur & 255}`;
+    const network = formatV4Number(cur);
     out.push(size === 0 ? network : `${network}/${32 - size}`);
     const next = cur + 2 ** size;
     if (next > last) break;

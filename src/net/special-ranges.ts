@@ -8,7 +8,16 @@
  * Sources: https://www.iana.org/assignments/iana-ipv4-special-registry and
  * https://www.iana.org/assignments/iana-ipv6-special-registry, RFC 6890.
  */
-import { cidrBounds, formatCidr, parseCidr, parseV4, parseV6Groups, type CidrBounds, type IpVersion } from './ip';
+import {
+  cidrBounds,
+  formatCidr,
+  formatV4Number,
+  parseCidr,
+  parseV4,
+  parseV6Groups,
+  type CidrBounds,
+  type IpVersion,
+} from './ip';
 
 /** One special-purpose range. `description` reads naturally in "is in <description> range <cidr>". */
 export interface SpecialRange {
@@ -271,7 +280,7 @@ export function specialRangeOf(value: string): SpecialRangeHit | undefined {
 export function blockabilityOfV4(v4: number): Blockability {
   const r = specialV4(v4);
   if (r === undefined) return BLOCKABLE;
-  const display = `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
+  const display = formatV4Number(v4);
   return { blockable: false, code: r.code, reason: specialReason(display, 'is in', { ...r, range: r.display }) };
 }
 
