@@ -25,6 +25,7 @@ import {
   rangeToCidrsV4,
   type IpVersion,
 } from '../net/ip';
+import { isAsciiLetter, isBlank, isDigit, isHexLetter } from './chars';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { refang } from './refang';
 import { unwrapUrls } from './unwrap';
@@ -94,22 +95,6 @@ const CONNECTORS = new WordList(['as', 'is', 'of', 'number', 'no', 'string', 'wa
 /** Markers that may be abbreviated with a dot: "ver. 1.2.3.4". */
 const ABBREVIATED_MARKERS = new WordList(['ver', 'v', 'rev', 'sect', 'fw']);
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function isHexLetter(c: number): boolean {
-  return (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-}
-
-function isAsciiLetter(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
-
-function isBlank(c: number): boolean {
-  return c === 32 || c === 9;
-}
-
 /**
  * Characters that glue onto a token and make it part of a bigger word: `x1.2.3.4`, `1.2.3.4abc`,
  * `4.3.2.1.in-addr`. ASCII letters, digits and '_' plus Latin/Greek/Cyrillic letters. CJK and other
@@ -117,7 +102,7 @@ function isBlank(c: number): boolean {
  */
 function isWord(c: number): boolean {
   if (c < 0) return false;
-  if (c < 128) return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  if (c < 128) return isDigit(c) || isAsciiLetter(c) || c === 95;
   return c >= 0xc0 && c <= 0x52f && c !== 0xd7 && c !== 0xf7;
 }
 
@@ -563,7 +548,7 @@ class Scanner {
     const text = t.slice(start, end);
     // A bare "::" in prose (Foo :: Bar) is not an address, but "::/1" or "::/0" is a network an advisory can
     // name (by mistake or malice), and it must be seen so that it is refused with its reason.
-    const bareWithPrefix = text === '::' && codeAt(t, end) === CH_SLASH && isDigitCode(codeAt(t, end + 1));
+    const bareWithPrefix = text === '::' && codeAt(t, end) === CH_SLASH && isDigit(codeAt(t, end + 1));
     if (!bareWithPrefix && !hasHexDigit(text)) return false;
     if (isMacLike(text)) return false;
     const ip = parseIp(text);
@@ -746,10 +731,6 @@ function hasHexDigit(text: string): boolean {
     if (isDigit(c) || isHexLetter(c)) return true;
   }
   return false;
-}
-
-function isDigitCode(c: number): boolean {
-  return c >= 48 && c <= 57;
 }
 
 /** True when [s, e) contains "::". */
