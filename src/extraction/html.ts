@@ -49,12 +49,11 @@ for (let c = 0; c < 256; c++) {
  * A tag name as a number: base 38 over [a-z0-9-], case folded, for names of up to 10 characters
  * (38^10 < 2^53, so it is exact). 0 for anything longer or with other characters: no listed element.
  */
-function nameKey(t: string, from: number, to: number): number {
+function nameKey(b: Uint8Array, from: number, to: number): number {
   if (to - from > 10) return 0;
   let key = 0;
   for (let k = from; k < to; k++) {
-    const c = t.charCodeAt(k);
-    const d = c < 256 ? (NAME_DIGIT[c] as number) : 0;
+    const d = NAME_DIGIT[b[k] as number] as number;
     if (d === 0) return 0;
     key = key * 38 + d;
   }
@@ -71,7 +70,7 @@ function slotOf(key: number): number {
 }
 
 function setKind(name: string, kind: number): void {
-  const key = nameKey(name, 0, name.length);
+  const key = nameKey(Buffer.from(name, 'latin1'), 0, name.length);
   let slot = slotOf(key);
   while (KIND_KEYS[slot] !== -1 && KIND_KEYS[slot] !== key) slot = (slot + 1) & (KIND_SLOTS - 1);
   KIND_KEYS[slot] = key;
@@ -128,16 +127,17 @@ export function decodeEntities(text: string): string {
   });
 }
 
-function isCollapsible(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
-}
-
 // What a text byte needs in the hot copy loop: 0 nothing, else one of these.
 const T_COLLAPSE = 1;
 const T_TAG = 2;
 const TEXT_CLASS = new Uint8Array(256);
-for (const c of [32, 9, 10, 12, 13]) TEXT_CLASS[c] = T_COLLAPSE;
+for (const c of [32, 9, 10, 12, 13]) TEXT_CLASS[c] = T_COLLAPSE; // HTML's whitespace
 TEXT_CLASS[60] = T_TAG;
+
+/** HTML whitespace (space, tab, LF, FF, CR), which collapses to one space outside <pre>. */
+function isCollapsible(c: number): boolean {
+  return TEXT_CLASS[c] === T_COLLAPSE;
+}
 
 /** Rendered text is cut into pieces of about this many bytes (whole lines) for the scanner. */
 const PIECE = 32 * 1024;
@@ -154,7 +154,7 @@ function spaceBytes(b: Uint8Array, k: number): number {
   const c2 = b[k + 2] as number;
   if (c === 0xe1) return c1 === 0x9a && c2 === 0x80 ? 3 : 0;
   if (c === 0xe2) {
-    if (c1 === 0x80) return c2 <= 0x8a || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf ? (c2 >= 0x80 ? 3 : 0) : 0;
+    if (c1 === 0x80) return (c2 >= 0x80 && c2 <= 0x8a) || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf ? 3 : 0;
     return c1 === 0x81 && c2 === 0x9f ? 3 : 0;
   }
   if (c === 0xe3) return c1 === 0x80 && c2 === 0x80 ? 3 : 0;
@@ -290,16 +290,10 @@ function render(html: Buffer): Rendered {
       i = close + 1; // <!DOCTYPE …>, <?xml …?>, <![CDATA[ …
       continue;
     }
-    // One pass over the tag: its name (as a number, see nameKey), then up to '>' noting any '='.
-    let key = 0;
+    // The tag's name, then up to '>' noting any '='.
     let k = nameStart;
-    for (; k < n; k++) {
-      const d = NAME_DIGIT[html[k] as number] as number;
-      if (d === 0) break;
-      key = key * 38 + d;
-    }
+    while (k < n && NAME_DIGIT[html[k] as number] !== 0) k++;
     const nameEnd = k;
-    if (nameEnd - nameStart > 10) key = 0;
     let equals = false;
     for (; k < n; k++) {
       const c = html[k];
@@ -311,7 +305,7 @@ function render(html: Buffer): Rendered {
       break;
     }
     const close = k;
-    const kind = kindOf(key);
+    const kind = kindOf(nameKey(html, nameStart, nameEnd));
     i = close + 1;
     // Only a tag with an '=' and the word href or src can carry a link: most tags are never decoded.
     if (!closing && equals && hasLinkWord(html, lt, close)) {
