@@ -13,6 +13,7 @@
  * number of times, so hostile HTML (unclosed tags, megabytes of `<`) stays linear.
  */
 import { isAlnum, isAsciiLetter } from './chars';
+import { forEachPiece } from './pieces';
 
 // What a tag does to the text, looked up by a number computed from its name (no string per tag).
 const KIND_OTHER = 0;
@@ -138,9 +139,6 @@ TEXT_CLASS[60] = T_TAG;
 function isCollapsible(c: number): boolean {
   return TEXT_CLASS[c] === T_COLLAPSE;
 }
-
-/** Rendered text is cut into pieces of about this many bytes (whole lines) for the scanner. */
-const PIECE = 32 * 1024;
 
 /**
  * Byte length of the character at `k` if JavaScript's regex `\s` matches it (UTF-8), else 0: the
@@ -349,14 +347,15 @@ function trimLines(b: Buffer, length: number): number {
   return w;
 }
 
-/** Cuts b[0, length) into pieces of whole lines (about PIECE bytes each), decoded as UTF-8. */
+/** b[0, length) in pieces of whole lines, decoded as UTF-8; none for nothing. */
 function pieces(b: Buffer, length: number): string[] {
   const out: string[] = [];
-  for (let a = 0; a < length;) {
-    let e = a + PIECE >= length ? -1 : b.indexOf(10, a + PIECE);
-    if (e === -1 || e >= length) e = length;
-    out.push(b.toString('utf8', a, e));
-    a = e + 1;
+  if (length > 0) {
+    forEachPiece(
+      length,
+      (i) => b.indexOf(10, i),
+      (a, e) => out.push(b.toString('utf8', a, e)),
+    );
   }
   return out;
 }
