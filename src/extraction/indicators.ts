@@ -170,9 +170,8 @@ const IPV6 = 4;
  * A sighting is the hot path of extraction (about 100,000 on the benchmark corpus), so while
  * scanning nothing is built per sighting but numbers in typed arrays: where it was seen (source,
  * line, text piece, offsets) and the entry it belongs to. Strings and objects (values, `where`,
- * excerpts, places) are built once, in {@link result}. Short-lived objects built at the end cost
- * the garbage collector almost nothing; the same objects built during the scan were copied by
- * every young-generation collection until the scan ended.
+ * excerpts, places) are built once, in {@link result}; without places (values mode) a sighting
+ * is a few integer writes.
  */
 export class IndicatorSet {
   // Per entry (index = first-seen order).
