@@ -1,5 +1,6 @@
 import { decodeEntities, htmlToText, linksOf } from '../../src/extraction/html';
 import { scanText } from '../../src/extraction/scan';
+import { seeded } from '../helpers/random';
 
 describe('htmlToText', () => {
   test('inline tags are removed without inserting spaces', () => {
@@ -138,15 +139,10 @@ describe('linksOf', () => {
       '>',
       'hre',
     ];
-    let seed = 11;
-    const next = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const random = seeded(11);
     const differ: string[] = [];
     for (let i = 0; i < 100_000; i++) {
-      let tag = '';
-      for (let n = 1 + Math.floor(next() * 12); n > 0; n--) tag += pieces[Math.floor(next() * pieces.length)];
+      const tag = random.join(pieces, 12);
       if (JSON.stringify(linksOf(tag)) !== JSON.stringify(reference(tag))) differ.push(tag);
     }
     expect(differ.slice(0, 5)).toEqual([]);

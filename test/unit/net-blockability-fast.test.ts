@@ -7,6 +7,7 @@ import {
   SPECIAL_RANGES_V6,
 } from '../../src/net/special-ranges';
 import { cidrBounds, parseCidr, parseV4 } from '../../src/net/ip';
+import { seeded } from '../helpers/random';
 
 function general(value: string) {
   // The general path, forced by writing the address as a /32 CIDR.
@@ -24,9 +25,9 @@ test('every range edge and 20,000 random addresses agree', () => {
       if (n >= 0 && n <= 0xffffffff) samples.push(`${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
     }
   }
-  let seed = 7;
+  const random = seeded(7);
   for (let i = 0; i < 20_000; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const seed = random.u32();
     samples.push(`${seed >>> 24}.${(seed >>> 16) & 255}.${(seed >>> 8) & 255}.${seed & 255}`);
   }
   for (const v of samples) {
@@ -54,11 +55,7 @@ function expectedBlockable(value: string, minPrefixV4?: number, minPrefixV6?: nu
 }
 
 test('CIDRs and IPv6 values: the quick verdict agrees with the range check on range edges and 40,000 random values', () => {
-  let seed = 11;
-  const rnd = (n: number) => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = seeded(11).below;
   const samples: string[] = [
     '::/0',
     '0.0.0.0/0',

@@ -10,6 +10,7 @@ import {
   rangeToCidrs,
   toWafEntry,
 } from '../../src/net/ip';
+import { seeded } from '../helpers/random';
 
 describe('parseIp', () => {
   test.each([
@@ -261,16 +262,11 @@ describe('rangeToCidrs', () => {
 
 test('IPv6 validity agrees with node:net on 300,000 random strings of address characters', () => {
   const pieces = ['0', '1', '9', 'a', 'f', 'F', 'g', ':', ':', '::', '.', '255', '256', 'ffff', '12345', '1.2.3.4'];
-  let seed = 5;
-  const next = () => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 2 ** 32;
-  };
+  const random = seeded(5);
   let valid = 0;
   const differ: string[] = [];
   for (let i = 0; i < 300_000; i++) {
-    let s = '';
-    for (let n = 1 + Math.floor(next() * 16); n > 0; n--) s += pieces[Math.floor(next() * pieces.length)];
+    const s = random.join(pieces, 16);
     // mail2waf reads zero-padded octets as decimal (010.1.2.3 is 10.1.2.3); node:net refuses them.
     const tail = s.slice(s.lastIndexOf(':') + 1);
     if (!s.includes(':') || (tail.includes('.') && /(^|\.)0[0-9]/.test(tail))) continue;
@@ -283,8 +279,7 @@ test('IPv6 validity agrees with node:net on 300,000 random strings of address ch
 });
 
 test('IPv4 range covers tile the range exactly with the largest aligned blocks (20,000 random ranges)', () => {
-  let seed = 9;
-  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const next = seeded(9).u32;
   const text = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   const ranges: [number, number][] = [
     [0, 0xffffffff],
