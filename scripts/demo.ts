@@ -2,7 +2,7 @@
  * The demo's second half (scripts/demo.sh starts the stack and the worker first): puts two sample advisories
  * into the inbox, runs one sweep, and prints what was blocked, where the report went and the Web UI URL.
  */
-import { ImapFlow } from 'imapflow';
+import { imapClient } from '../src/activities/imap';
 import { loadWorkerConfig } from '../src/config';
 import { connectClient } from '../src/temporal-connection';
 import { SWEEP_WORKFLOW_PREFIX } from '../src/shared/constants';
@@ -12,13 +12,7 @@ import { csvAdvisory, defangedAdvisory } from './sample-advisories';
 
 async function main() {
   const config = loadWorkerConfig();
-  const imap = new ImapFlow({
-    host: config.imap.host,
-    port: config.imap.port,
-    secure: config.imap.secure,
-    auth: { user: config.imap.user, pass: config.imap.password },
-    logger: false,
-  });
+  const imap = imapClient(config.imap);
   await imap.connect();
   const stamp = Date.now();
   await imap.append(config.mailbox, await csvAdvisory(`<demo-csv-${stamp}@cert.example>`));

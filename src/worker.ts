@@ -5,10 +5,10 @@
 import { WAFV2Client, ListIPSetsCommand } from '@aws-sdk/client-wafv2';
 import { Client } from '@temporalio/client';
 import { Runtime, Worker, DefaultLogger, type LogLevel } from '@temporalio/worker';
-import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities } from './activities';
 import { createResolver } from './activities/authenticate';
+import { imapClient } from './activities/imap';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config';
 import { submitPolicy } from './blocklist-client';
 import { connectNative, describeAddress } from './temporal-connection';
@@ -16,13 +16,7 @@ import { connectNative, describeAddress } from './temporal-connection';
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
 export async function preflight(config: WorkerConfig, wafClient: (region: string) => WAFV2Client, mailer: Transporter) {
   const problems: string[] = [];
-  const imap = new ImapFlow({
-    host: config.imap.host,
-    port: config.imap.port,
-    secure: config.imap.secure,
-    auth: { user: config.imap.user, pass: config.imap.password },
-    logger: false,
-  });
+  const imap = imapClient(config.imap);
   imap.on('error', () => undefined);
   try {
     await imap.connect();

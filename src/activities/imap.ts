@@ -71,12 +71,12 @@ function imapFailure(err: unknown, settings: ImapSettings, mailbox?: string): ne
   );
 }
 
-async function withMailbox<T>(
-  settings: ImapSettings,
-  mailbox: string,
-  fn: (client: ImapFlow, uidValidity: string) => Promise<T>,
-): Promise<T> {
-  const client = new ImapFlow({
+/**
+ * An IMAP client for `settings`, not yet connected: no logging, and no automatic IDLE (every use
+ * here is a short session). The one place the worker, its start-up check and the demo make one.
+ */
+export function imapClient(settings: ImapSettings): ImapFlow {
+  return new ImapFlow({
     host: settings.host,
     port: settings.port,
     secure: settings.secure,
@@ -84,6 +84,14 @@ async function withMailbox<T>(
     logger: false,
     disableAutoIdle: true,
   });
+}
+
+async function withMailbox<T>(
+  settings: ImapSettings,
+  mailbox: string,
+  fn: (client: ImapFlow, uidValidity: string) => Promise<T>,
+): Promise<T> {
+  const client = imapClient(settings);
   // imapflow emits 'error' on socket problems after connect; without a listener that would crash the worker.
   client.on('error', (err: Error) => log.warn('IMAP connection error', { error: err.message }));
   try {

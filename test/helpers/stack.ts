@@ -11,11 +11,12 @@ import {
   UpdateIPSetCommand,
   WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { imapClient } from '../../src/activities/imap';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config';
 
 export const repoRoot = join(__dirname, '..', '..');
@@ -108,13 +109,7 @@ export async function withImap<T>(
   user = config.imap.user,
   password = config.imap.password,
 ): Promise<T> {
-  const c = new ImapFlow({
-    host: config.imap.host,
-    port: config.imap.port,
-    secure: false,
-    auth: { user, pass: password },
-    logger: false,
-  });
+  const c = imapClient({ ...config.imap, secure: false, user, password });
   c.on('error', () => undefined);
   await c.connect();
   try {
