@@ -191,3 +191,29 @@ export function defangedAdvisory(messageId?: string) {
     messageId,
   });
 }
+
+/**
+ * A phishing mail as a user's Report Phishing button attaches it: a fake helpdesk asking for a login
+ * at `link`. `phisherIp` adds the Received lines our relay wrote when the phish came in (they name
+ * our own relay, which the trust gate must recognise as a reported phish).
+ */
+export function phishEml(link: string, phisherIp?: string): string {
+  const received =
+    phisherIp === undefined
+      ? []
+      : [
+          'Received: from relay1.mail2waf.test (relay1.mail2waf.test [10.20.0.5]) by mx.mail2waf.test (Postfix); Fri, 20 Nov 2026 09:00:01 +0000',
+          `Received: from mail.phish.example (unknown [${phisherIp}]) by relay1.mail2waf.test (Postfix); Fri, 20 Nov 2026 09:00:00 +0000`,
+        ];
+  return [
+    ...received,
+    'From: "IT Helpdesk" <helpdesk@phish.example>',
+    'To: alice@mail2waf.test',
+    'Subject: Password expires today',
+    'Message-ID: <p1@phish.example>',
+    'Date: Fri, 20 Nov 2026 09:00:00 +0000',
+    '',
+    `Keep your mailbox: log in at http://${link}/owa`,
+    '',
+  ].join('\r\n');
+}

@@ -9,7 +9,7 @@ import { runCli } from '../../src/client';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import { approvalQuery, approveSignal, listQuery, rejectSignal } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
-import { buildAdvisory } from '../../scripts/sample-advisories';
+import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
 import {
   appendMessage,
   ipSet,
@@ -240,21 +240,11 @@ test('a new never-block range takes out entries it covers', async () => {
 });
 
 function reportedPhish(messageId: string, address: string) {
-  const phish = [
-    'From: "IT Helpdesk" <helpdesk@phish.example>',
-    'To: alice@mail2waf.test',
-    'Subject: Password expires today',
-    'Message-ID: <p1@phish.example>',
-    'Date: Fri, 20 Nov 2026 09:00:00 +0000',
-    '',
-    `Keep your mailbox: log in at http://${address}/owa`,
-    '',
-  ].join('\r\n');
   return buildAdvisory({
     from: 'Alice <alice@mail2waf.test>',
     subject: 'Phishing report',
     text: 'Reported with the Report Phishing button.',
-    attachments: [{ filename: 'phish.eml', content: phish, contentType: 'message/rfc822' }],
+    attachments: [{ filename: 'phish.eml', content: phishEml(address), contentType: 'message/rfc822' }],
     messageId,
   });
 }

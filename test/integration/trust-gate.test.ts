@@ -17,6 +17,7 @@ import {
   stackReceived,
   type DkimSettings,
   type ReceivedSettings,
+  phishEml,
 } from '../../scripts/sample-advisories';
 import { appendMessage, ipSet, isolatedSetup, mailboxContents, reportsFor, type TestSetup } from '../helpers/stack';
 import { startWorker, type RunningWorker } from '../helpers/worker';
@@ -180,25 +181,15 @@ test('only the signed advisory of a trusted sender blocks; every trick is quaran
 
   // 6. A reported phish: its own Received lines name our relays and the phisher.
   const phish = mid('reported-phish');
-  const phishEml = [
-    'Received: from relay1.mail2waf.test (relay1.mail2waf.test [10.20.0.5]) by mx.mail2waf.test (Postfix); Fri, 20 Nov 2026 09:00:01 +0000',
-    'Received: from mail.phish.example (unknown [45.9.148.17]) by relay1.mail2waf.test (Postfix); Fri, 20 Nov 2026 09:00:00 +0000',
-    'From: "IT Helpdesk" <helpdesk@phish.example>',
-    'To: alice@mail2waf.test',
-    'Subject: Password expires today',
-    'Message-ID: <p1@phish.example>',
-    'Date: Fri, 20 Nov 2026 09:00:00 +0000',
-    '',
-    'Keep your mailbox: log in at http://45.9.148.18/owa',
-    '',
-  ].join('\r\n');
   await add(
     'reported-phish',
     await buildAdvisory({
       from: 'Alice <alice@mail2waf.test>',
       subject: 'Phishing report: Password expires today',
       text: 'Reported with the Report Phishing button.\n',
-      attachments: [{ filename: 'phish.eml', content: phishEml, contentType: 'message/rfc822' }],
+      attachments: [
+        { filename: 'phish.eml', content: phishEml('45.9.148.18', '45.9.148.17'), contentType: 'message/rfc822' },
+      ],
       messageId: phish,
       received: { ...viaCertServer, ip: '10.20.0.9', helo: 'ws-alice.mail2waf.test', mailFrom: 'alice@mail2waf.test' },
     }),

@@ -26,6 +26,7 @@ import {
   type AdvisoryOptions,
   type DkimSettings,
   type ReceivedSettings,
+  phishEml,
 } from '../../scripts/sample-advisories';
 
 // mailauth ships no type declarations; the ARC sealer is only needed here.
@@ -280,18 +281,7 @@ describe('the trust gate on signed messages', () => {
   });
 
   test('a reported phish whose Received lines hold our relays: reported-phish', async () => {
-    const phish = [
-      'Received: from relay1.mail2waf.test (relay1.mail2waf.test [10.20.0.5]) by mx.mail2waf.test (Postfix); d',
-      'Received: from mail.phish.example (unknown [45.9.148.3]) by relay1.mail2waf.test (Postfix); d',
-      'From: "IT Helpdesk" <helpdesk@phish.example>',
-      'To: alice@mail2waf.test',
-      'Subject: Password expires today',
-      'Message-ID: <p1@phish.example>',
-      'Date: Fri, 20 Nov 2026 09:00:00 +0000',
-      '',
-      'Log in at http://45.9.148.3/owa to keep your mailbox.',
-      '',
-    ].join('\r\n');
+    const phish = phishEml('45.9.148.3', '45.9.148.3');
     const attached = await advisory({
       from: 'Alice <alice@mail2waf.test>',
       subject: 'Phishing report: Password expires today',
