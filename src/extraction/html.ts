@@ -12,7 +12,6 @@
  * Written as a single forward pass over the document's UTF-8 bytes, each byte looked at a bounded
  * number of times, so hostile HTML (unclosed tags, megabytes of `<`) stays linear.
  */
-import { isAlnum, isAsciiLetter } from './chars';
 import { forEachPiece } from './pieces';
 
 // What a tag does to the text, looked up by a number computed from its name (no string per tag).
@@ -34,8 +33,12 @@ const LINE_BREAK = new Set([
 /** Elements that separate cells on one line. */
 const CELL = new Set(['td', 'th']);
 
+function isTagNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
 function isTagNameChar(c: number): boolean {
-  return isAlnum(c) || c === 45;
+  return isTagNameStart(c) || (c >= 48 && c <= 57) || c === 45;
 }
 
 /** A tag-name byte's digit in {@link nameKey}'s base 38 (letters 1-26 in either case, '0'-'9' 27-36, '-' 37), else 0. */
@@ -164,7 +167,7 @@ function spaceBytes(b: Uint8Array, k: number): number {
 function wordAt(b: Uint8Array, k: number, word: string): boolean {
   for (let j = 0; j < word.length; j++) {
     const c = b[k + j];
-    if (c === undefined || (isAsciiLetter(c) ? c | 0x20 : c) !== word.charCodeAt(j)) return false;
+    if (c === undefined || (isTagNameStart(c) ? c | 0x20 : c) !== word.charCodeAt(j)) return false;
   }
   return true;
 }
@@ -272,7 +275,7 @@ function render(html: Buffer): Rendered {
     // The tag name, read by hand: `<name` or `</name`, a letter then letters, digits or '-'.
     const closing = next === 47; /* / */
     const nameStart = closing ? lt + 2 : lt + 1;
-    const isTag = next !== 33 && next !== 63 /* ? */ && isAsciiLetter(html[nameStart] ?? -1);
+    const isTag = next !== 33 && next !== 63 /* ? */ && isTagNameStart(html[nameStart] ?? -1);
     if (!isTag && next !== 33 && next !== 63) {
       out[len++] = 60; // "a < b" is text
       i = lt + 1;

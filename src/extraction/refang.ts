@@ -10,8 +10,6 @@
  * stay valid for the scanner.
  */
 
-import { isAlnum, isBlank, isDigit } from './chars';
-
 // Zero-width space/non-joiner/joiner, word joiner, BOM / zero-width no-break space, soft hyphen.
 const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF\u00AD]/g;
 
@@ -39,6 +37,18 @@ const ESCAPED_DOT = 5;
 const HALF_BRACKETED_DOT = 6;
 const SPACED_DOT = 7;
 const SCHEME = 8;
+
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
 
 function isOpen(c: number): boolean {
   return c === 91 || c === 40 || c === 123; // [ ( {

@@ -25,7 +25,6 @@ import {
   rangeToCidrsV4,
   type IpVersion,
 } from '../net/ip';
-import { isAsciiLetter, isBlank, isDigit, isHexLetter } from './chars';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { forEachPiece, PIECE } from './pieces';
 import { refang } from './refang';
@@ -96,6 +95,26 @@ const CONNECTORS = new WordList(['as', 'is', 'of', 'number', 'no', 'string', 'wa
 /** Markers that may be abbreviated with a dot: "ver. 1.2.3.4". */
 const ABBREVIATED_MARKERS = new WordList(['ver', 'v', 'rev', 'sect', 'fw']);
 
+// The character classes below are called for every character the scanner looks at, so they live
+// in this module: the same functions imported from a shared module (a call through the module's
+// exports) made the whole extraction benchmark about 10% slower. refang and the HTML renderer keep
+// their own few for the same reason.
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isHexLetter(c: number): boolean {
+  return (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
 /**
  * Characters that glue onto a token and make it part of a bigger word: `x1.2.3.4`, `1.2.3.4abc`,
  * `4.3.2.1.in-addr`. ASCII letters, digits and '_' plus Latin/Greek/Cyrillic letters. CJK and other
@@ -103,7 +122,7 @@ const ABBREVIATED_MARKERS = new WordList(['ver', 'v', 'rev', 'sect', 'fw']);
  */
 function isWord(c: number): boolean {
   if (c < 0) return false;
-  if (c < 128) return isDigit(c) || isAsciiLetter(c) || c === 95;
+  if (c < 128) return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
   return c >= 0xc0 && c <= 0x52f && c !== 0xd7 && c !== 0xf7;
 }
 
