@@ -215,13 +215,8 @@ export class IndicatorSet {
   /** `keepPlaces` false: no place is recorded, so results have empty (shared, frozen) `where` and `places`. */
   constructor(
     readonly maxIndicators: number = DEFAULT_MAX_INDICATORS,
-    private readonly keepPlaces = true,
+    readonly keepPlaces = true,
   ) {}
-
-  /** Whether places are recorded (else a finer locator of a sighting is not worth computing). */
-  get keepsPlaces(): boolean {
-    return this.keepPlaces;
-  }
 
   get size(): number {
     return this.values.length;

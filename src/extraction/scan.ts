@@ -783,7 +783,7 @@ class ChunkedScan {
     locate: ((line: number) => string | undefined) | undefined,
   ) {
     // A finer locator only labels places: without places it is not asked for.
-    this.locate = set.keepsPlaces ? locate : undefined;
+    this.locate = set.keepPlaces ? locate : undefined;
   }
 
   /** Scans `lines`: whole lines, without the line break after the last one. */
