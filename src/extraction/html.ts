@@ -49,15 +49,19 @@ for (let c = 0; c < 256; c++) {
   NAME_DIGIT[c] = lower >= 97 ? lower - 96 : lower === 45 ? 37 : lower - 21;
 }
 
+/** Longest tag name with a key: 38^10 < 2^53, so keys of up to 10 characters are exact. */
+const MAX_KEYED_NAME = 10;
+
 /**
- * A tag name as a number: base 38 over [a-z0-9-], case folded, for names of up to 10 characters
- * (38^10 < 2^53, so it is exact). 0 for anything longer or with other characters: no listed element.
+ * A tag name as a number: base 38 over [a-z0-9-], case folded, for names of up to 10 characters.
+ * 0 for anything longer or with other characters: no listed element. (The renderer computes the
+ * same number while it reads a tag's name.)
  */
-function nameKey(b: Uint8Array, from: number, to: number): number {
-  if (to - from > 10) return 0;
+function nameKey(name: string): number {
+  if (name.length > MAX_KEYED_NAME) return 0;
   let key = 0;
-  for (let k = from; k < to; k++) {
-    const d = NAME_DIGIT[b[k] as number] as number;
+  for (let k = 0; k < name.length; k++) {
+    const d = NAME_DIGIT[name.charCodeAt(k)] ?? 0;
     if (d === 0) return 0;
     key = key * 38 + d;
   }
@@ -74,7 +78,7 @@ function slotOf(key: number): number {
 }
 
 function setKind(name: string, kind: number): void {
-  const key = nameKey(Buffer.from(name, 'latin1'), 0, name.length);
+  const key = nameKey(name);
   let slot = slotOf(key);
   while (KIND_KEYS[slot] !== -1 && KIND_KEYS[slot] !== key) slot = (slot + 1) & (KIND_SLOTS - 1);
   KIND_KEYS[slot] = key;
@@ -94,6 +98,11 @@ for (const name of LINE_BREAK) setKind(name, KIND_LINE);
 for (const name of CELL) setKind(name, KIND_CELL);
 for (const name of DROP_CONTENT) setKind(name, KIND_DROP);
 setKind('pre', KIND_PRE);
+
+/** Names of up to three characters (most tags: td, tr, p, a, br, div) are looked up directly. */
+const SHORT_KEYS = 38 * 38 * 38;
+const SHORT_KIND = new Uint8Array(SHORT_KEYS);
+for (let key = 1; key < SHORT_KEYS; key++) SHORT_KIND[key] = kindOf(key);
 
 const ENTITY = /&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z][a-zA-Z0-9]{1,31}));?/g;
 
@@ -131,16 +140,15 @@ export function decodeEntities(text: string): string {
   });
 }
 
-// What a text byte needs in the hot copy loop: 0 nothing, else one of these.
-const T_COLLAPSE = 1;
-const T_TAG = 2;
-const TEXT_CLASS = new Uint8Array(256);
-for (const c of [32, 9, 10, 12, 13]) TEXT_CLASS[c] = T_COLLAPSE; // HTML's whitespace
-TEXT_CLASS[60] = T_TAG;
+/** 1 for HTML's whitespace (space, tab, LF, FF, CR), which collapses to one space outside <pre>. */
+const COLLAPSIBLE = new Uint8Array(256);
+for (const c of [32, 9, 10, 12, 13]) COLLAPSIBLE[c] = 1;
+/** A text byte as copied outside <pre>: whitespace as a space, anything else as itself. */
+const TEXT_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) TEXT_BYTE[c] = COLLAPSIBLE[c] === 1 ? 32 : c;
 
-/** HTML whitespace (space, tab, LF, FF, CR), which collapses to one space outside <pre>. */
 function isCollapsible(c: number): boolean {
-  return TEXT_CLASS[c] === T_COLLAPSE;
+  return COLLAPSIBLE[c] === 1;
 }
 
 /**
@@ -246,22 +254,23 @@ function render(html: Buffer): Rendered {
   let preDepth = 0;
   let i = 0;
   while (i < n) {
-    // Text up to the next '<'. The hot loop: one table lookup per byte outside <pre>.
+    // Text up to the next '<'. The hot loop: outside <pre>, every byte is written and the length
+    // advances unless the byte is whitespace after whitespace, all without a branch on the byte's
+    // kind (branching on it cost about a third of the render in mispredictions).
     let lt = i;
     if (preDepth > 0) {
       lt = html.indexOf(60, i);
       if (lt === -1) lt = n;
       len = copyText(html, i, lt, true, out, len);
     } else {
+      let afterSpace = 0;
       for (; lt < n; lt++) {
         const c = html[lt] as number;
-        const t = TEXT_CLASS[c];
-        if (t === 0) out[len++] = c;
-        else if (t === T_TAG) break;
-        else {
-          out[len++] = 32;
-          while (lt + 1 < n && isCollapsible(html[lt + 1] as number)) lt++;
-        }
+        if (c === 60 /* < */) break;
+        const space = COLLAPSIBLE[c] as number;
+        out[len] = TEXT_BYTE[c] as number;
+        len += 1 - (space & afterSpace);
+        afterSpace = space;
       }
     }
     if (lt >= n) break;
@@ -291,9 +300,14 @@ function render(html: Buffer): Rendered {
       i = close + 1; // <!DOCTYPE …>, <?xml …?>, <![CDATA[ …
       continue;
     }
-    // The tag's name, then up to '>' noting any '='.
+    // The tag's name and its key (see nameKey), then up to '>' noting any '='.
     let k = nameStart;
-    while (k < n && NAME_DIGIT[html[k] as number] !== 0) k++;
+    let key = 0;
+    for (; k < n; k++) {
+      const d = NAME_DIGIT[html[k] as number] as number;
+      if (d === 0) break;
+      key = key * 38 + d;
+    }
     const nameEnd = k;
     let equals = false;
     for (; k < n; k++) {
@@ -306,7 +320,8 @@ function render(html: Buffer): Rendered {
       break;
     }
     const close = k;
-    const kind = kindOf(nameKey(html, nameStart, nameEnd));
+    const kind =
+      nameEnd - nameStart > MAX_KEYED_NAME ? KIND_OTHER : key < SHORT_KEYS ? (SHORT_KIND[key] as number) : kindOf(key);
     i = close + 1;
     // Only a tag with an '=' and the word href or src can carry a link: most tags are never decoded.
     if (!closing && equals && hasLinkWord(html, lt, close)) {
