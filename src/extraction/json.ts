@@ -17,7 +17,7 @@
 export interface JsonText {
   /** The text, line by line. */
   lines: string[];
-  /** Locator of line i + 1. */
+  /** Locator of line i + 1; empty when paths were not asked for. */
   paths: string[];
   /** True when the document is a STIX 2.x bundle or object. */
   stix: boolean;
@@ -51,9 +51,11 @@ function stixLabel(o: Record<string, unknown>, fallback: string): string {
 
 /**
  * Parses `source` as JSON and lays out its strings for scanning. Returns a sentence instead when it
- * is not valid JSON (the caller then scans it as plain text).
+ * is not valid JSON (the caller then scans it as plain text). `paths: false` skips building the
+ * locators (one string per value), for an extraction that keeps no places.
  */
-export function jsonToText(source: string): JsonText | string {
+export function jsonToText(source: string, opts: { paths?: boolean } = {}): JsonText | string {
+  const keepPaths = opts.paths ?? true;
   let doc: unknown;
   try {
     doc = JSON.parse(source);
@@ -66,12 +68,12 @@ export function jsonToText(source: string): JsonText | string {
   const push = (value: string, path: string): void => {
     if (value.indexOf('\n') === -1 && value.indexOf('\r') === -1) {
       lines.push(value);
-      paths.push(path);
+      if (keepPaths) paths.push(path);
       return;
     }
     for (const line of value.split(/\r\n|\r|\n/)) {
       lines.push(line);
-      paths.push(path);
+      if (keepPaths) paths.push(path);
     }
   };
   // Iterative walk: a hostile document nested 100,000 deep must not overflow the stack. The stack is
@@ -88,14 +90,15 @@ export function jsonToText(source: string): JsonText | string {
     const objects = (doc as { objects: unknown[] }).objects;
     for (let i = objects.length - 1; i >= 0; i--) {
       const o = objects[i];
-      const label =
-        o !== null && typeof o === 'object'
+      const label = !keepPaths
+        ? ''
+        : o !== null && typeof o === 'object'
           ? stixLabel(o as Record<string, unknown>, `objects[${i}]`)
           : `objects[${i}]`;
       pushValue(o, label, 1);
     }
   } else {
-    pushValue(doc, stix ? stixLabel(doc as Record<string, unknown>, '$') : '$', 0);
+    pushValue(doc, stix && keepPaths ? stixLabel(doc as Record<string, unknown>, '$') : '$', 0);
   }
   while (stackValues.length > 0) {
     const value = stackValues.pop();
@@ -107,7 +110,9 @@ export function jsonToText(source: string): JsonText | string {
     }
     if (value === null || typeof value !== 'object' || depth >= MAX_NESTING) continue;
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) pushValue(value[i], stix ? path : `${path}[${i}]`, depth + 1);
+      for (let i = value.length - 1; i >= 0; i--) {
+        pushValue(value[i], stix || !keepPaths ? path : `${path}[${i}]`, depth + 1);
+      }
       continue;
     }
     const keys = Object.keys(value);
@@ -117,12 +122,12 @@ export function jsonToText(source: string): JsonText | string {
       const v = (value as Record<string, unknown>)[key];
       // A value that cannot hold text is not worth a path.
       if (v === null || (typeof v !== 'string' && typeof v !== 'object')) {
-        if (!stix && /[0-9]/.test(key)) pushValue(key, `${path} key`, depth + 1);
+        if (!stix && /[0-9]/.test(key)) pushValue(key, keepPaths ? `${path} key` : path, depth + 1);
         continue;
       }
-      pushValue(v, path === '$' || !stix ? `${path}.${key}` : `${path} ${key}`, depth + 1);
+      pushValue(v, !keepPaths ? path : path === '$' || !stix ? `${path}.${key}` : `${path} ${key}`, depth + 1);
       // Keys can hold addresses too ({"185.220.101.7": {...}}); STIX property names never do.
-      if (!stix && /[0-9]/.test(key)) pushValue(key, `${path} key`, depth + 1);
+      if (!stix && /[0-9]/.test(key)) pushValue(key, keepPaths ? `${path} key` : path, depth + 1);
     }
   }
   return { lines, paths, stix };

@@ -283,7 +283,7 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
       return;
     case 'json': {
       const text = decodeText(part.content, part.charset);
-      const json = jsonToText(text);
+      const json = jsonToText(text, { paths: ctx.opts.places });
       if (typeof json === 'string') {
         ctx.notes.push(`${what} ${json}; it was scanned as text`);
         ctx.scan(text, src);

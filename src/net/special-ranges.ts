@@ -87,6 +87,8 @@ interface IndexedRange extends SpecialRange {
   bounds: CidrBounds;
   /** Canonical display of the range (the table text for the IPv4-mapped block, which parses as IPv4). */
   display: string;
+  /** The refusal of a value inside this range, after the value: built once, not once per value judged. */
+  insideReason: string;
 }
 
 // Computed once at module load: pure arithmetic, so deterministic inside the workflow sandbox too.
@@ -97,7 +99,8 @@ function index(table: readonly SpecialRange[]): IndexedRange[] {
       const bounds = cidrBounds(r.cidr, { keepMapped: true });
       const parsed = parseCidr(r.cidr);
       if (parsed === undefined || parsed.hostBitsSet) throw new Error(`bad special range ${r.cidr}`);
-      return { ...r, bounds, display: parsed.version === bounds.version ? formatCidr(parsed) : r.cidr };
+      const display = parsed.version === bounds.version ? formatCidr(parsed) : r.cidr;
+      return { ...r, bounds, display, insideReason: specialReason('', 'is in', { ...r, range: display }) };
     })
     .sort((a, b) =>
       a.bounds.first < b.bounds.first ? -1 : a.bounds.first > b.bounds.first ? 1 : a.bounds.prefix - b.bounds.prefix,
@@ -275,13 +278,12 @@ export function specialRangeOf(value: string): SpecialRangeHit | undefined {
 /**
  * {@link blockability} of a single IPv4 address given as its 32-bit value: the fast path for
  * extraction, which judges every address it finds. A single address can only be refused for lying
- * in a special range.
+ * in a special range. `display` is the address's canonical text, when the caller has it already.
  */
-export function blockabilityOfV4(v4: number): Blockability {
+export function blockabilityOfV4(v4: number, display?: string): Blockability {
   const r = specialV4(v4);
   if (r === undefined) return BLOCKABLE;
-  const display = formatV4Number(v4);
-  return { blockable: false, code: r.code, reason: specialReason(display, 'is in', { ...r, range: r.display }) };
+  return { blockable: false, code: r.code, reason: (display ?? formatV4Number(v4)) + r.insideReason };
 }
 
 /** Why a value may or may not be put in a WAF IP set. */
@@ -338,6 +340,7 @@ export function blockability(value: string, opts: BlockabilityOptions = {}): Blo
   return BLOCKABLE;
 }
 
+/** Why a value in or overlapping a special range is refused. With `display` empty, the part after the value. */
 function specialReason(display: string, verb: string, r: { description: string; range: string; rfc: string }): string {
   return `${display} ${verb} ${r.description} range ${r.range} (${r.rfc}); mail2waf never blocks special-purpose addresses`;
 }

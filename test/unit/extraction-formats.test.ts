@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractFromFile } from '../../src/extraction/file';
 import { extractFromMessage } from '../../src/extraction/message';
+import { jsonToText, type JsonText } from '../../src/extraction/json';
 import { kindOf } from '../../src/extraction/parts';
 import { buildMessage, buildPdf, buildXlsx, buildZip } from '../fixtures/advisories/builders';
 import { fixtures, LABELS } from '../fixtures/advisories/generate';
@@ -30,6 +31,18 @@ describe('places: false', () => {
     const lean = await extractFromFile(name, file(name), { places: false });
     expect(lean.indicators.length).toBeGreaterThan(0);
     expect(lean.indicators).toEqual(full.indicators.map((i) => ({ ...i, where: [], places: [] })));
+  });
+
+  const plainJson = JSON.stringify({ hosts: [{ ip: '185.220.101.7', note: 'a\nb' }], '45.9.148.3': { seen: 2 } });
+  test.each([
+    ['a STIX bundle', file('bundle.stix.json').toString('utf8')],
+    ['plain JSON', plainJson],
+  ])('%s read without paths gives the same lines and no locators', (_kind, text) => {
+    const withPaths = jsonToText(text) as JsonText;
+    const without = jsonToText(text, { paths: false }) as JsonText;
+    expect(withPaths.paths).toHaveLength(withPaths.lines.length);
+    expect(without.lines).toEqual(withPaths.lines);
+    expect(without.paths).toEqual([]);
   });
 });
 
