@@ -26,6 +26,7 @@ import {
   type IpVersion,
 } from '../net/ip';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
+import { PendingHits } from './pending-hits';
 import { forEachPiece, PIECE } from './pieces';
 import { refang } from './refang';
 import { unwrapUrls } from './unwrap';
@@ -336,12 +337,16 @@ class Scanner {
   /** The previous hit's text, or undefined when it is a plain IPv4 address (then `prevV4` holds it). */
   private prevValue: string | undefined;
   private prevV4 = -1;
+  /**
+   * True once a dot with a blank and a digit on each side ("1 . 2") was seen: a text refanged
+   * without rule 7 must then be refanged and read again (see ChunkedScan.lines).
+   */
+  spacedDot = false;
 
+  /** Sightings go to `hits`, for the caller to record once the reading stands. */
   constructor(
     private readonly t: string,
-    private readonly set: IndicatorSet,
-    private readonly src: Source,
-    private readonly locate: ((line: number) => string | undefined) | undefined,
+    private readonly hits: PendingHits,
     firstLine: number,
     readonly stats: ScanStats,
   ) {
@@ -417,6 +422,9 @@ class Scanner {
             this.scanRun(s, j, maybeV6, dots);
           }
         }
+      } else if (j === p + 1 && j + 1 < n && p >= 2 && isSpacedDot(t, p)) {
+        // A lone dot is the first of its run, so every "1 . 2" of the text is seen here.
+        this.spacedDot = true;
       }
       from = j;
       if (nextDot !== -1 && nextDot < j) nextDot = t.indexOf('.', j);
@@ -623,10 +631,7 @@ class Scanner {
     derived?: string,
     hostBitsSet = false,
   ): void {
-    const at = this.locate === undefined ? undefined : this.locate(line);
-    if (v4 >= 0) this.set.addV4(v4, this.src, line, at, this.t, start, end, lineStart, derived);
-    else
-      this.set.add(value as string, version, this.src, line, at, this.t, start, end, lineStart, derived, hostBitsSet);
+    this.hits.push(v4, value, version, start, end, line, lineStart, derived, hostBitsSet);
   }
 
   /**
@@ -745,6 +750,17 @@ function v4TailFits(t: string, s: number, e: number): boolean {
   return dots === 0;
 }
 
+/** True when t[p] is a dot with a blank and then a digit on each side (`1 . 2`); p - 2 and p + 2 are in t. */
+function isSpacedDot(t: string, p: number): boolean {
+  return (
+    t.charCodeAt(p) === CH_DOT &&
+    t.charCodeAt(p + 1) === 32 &&
+    t.charCodeAt(p - 1) === 32 &&
+    isDigit(t.charCodeAt(p - 2)) &&
+    isDigit(t.charCodeAt(p + 2))
+  );
+}
+
 function hasHexDigit(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -774,6 +790,7 @@ export function prepareText(text: string): string {
 class ChunkedScan {
   readonly stats: ScanStats = { longRuns: 0, longestRun: 0, firstLongRunLine: 0 };
   private line = 1;
+  private readonly hits = new PendingHits();
 
   private readonly locate: ((line: number) => string | undefined) | undefined;
 
@@ -786,10 +803,35 @@ class ChunkedScan {
     this.locate = set.keepPlaces ? locate : undefined;
   }
 
-  /** Scans `lines`: whole lines, without the line break after the last one. */
+  /**
+   * Scans `lines`: whole lines, without the line break after the last one.
+   *
+   * Refang rule 7 (`1 . 2`) costs more to look for than any other (its trigger stops at every dot of
+   * every address) and almost never applies. So the piece is first refanged without it; the scanner
+   * walks every lone dot anyway and notes any "1 . 2" it meets, which is where rule 7 could have
+   * applied (see `refang`). Only then, or when link unwrapping changed the text (it could hide such a
+   * dot), is the piece refanged in full and read again. Sightings are held until the reading stands,
+   * so none is recorded twice.
+   */
   lines(lines: string): void {
-    const scanner = new Scanner(prepareText(lines), this.set, this.src, this.locate, this.line, this.stats);
+    const stats = { ...this.stats };
+    const refanged = refang(lines, false);
+    const text = unwrapUrls(refanged);
+    if (text === refanged) {
+      const scanner = new Scanner(text, this.hits, this.line, this.stats);
+      scanner.run();
+      if (!scanner.spacedDot) {
+        this.hits.flush(this.set, this.src, text, this.locate);
+        this.line = scanner.lastLine() + 1;
+        return;
+      }
+      this.hits.clear();
+      Object.assign(this.stats, stats);
+    }
+    const full = prepareText(lines);
+    const scanner = new Scanner(full, this.hits, this.line, this.stats);
     scanner.run();
+    this.hits.flush(this.set, this.src, full, this.locate);
     this.line = scanner.lastLine() + 1;
   }
 }

@@ -104,4 +104,43 @@ describe('refang', () => {
     }
     expect(differ.slice(0, 5)).toEqual([]);
   });
+
+  test('without rule 7, "1 . 2" is left as written and everything else is refanged', () => {
+    expect(refang('1 . 2 . 3 . 4', false)).toBe('1 . 2 . 3 . 4');
+    expect(refang('hxxp://5.6.7[.]8 and 1 . 2', false)).toBe('http://5.6.7.8 and 1 . 2');
+  });
+
+  // The scanner relies on this to refang a piece in full only when it meets "<digit> . <digit>".
+  test('without rule 7, the result equals the full refang wherever it holds no "<digit> . <digit>"', () => {
+    const pieces = [
+      '1',
+      '9',
+      '.',
+      ' . ',
+      ' ',
+      '\t',
+      '[.]',
+      ' [.] ',
+      '(dot)',
+      '.]',
+      '[.',
+      '\\.',
+      'a',
+      'hxxp',
+      '\n',
+      '\u200b',
+    ];
+    const random = seeded(20261129);
+    let ruleSevenMattered = 0;
+    const differ: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const s = random.join(pieces, 16);
+      const lean = refang(s, false);
+      if (lean === refang(s)) continue;
+      ruleSevenMattered++;
+      if (!/[0-9] \. [0-9]/.test(lean)) differ.push(s);
+    }
+    expect(differ.slice(0, 5)).toEqual([]);
+    expect(ruleSevenMattered).toBeGreaterThan(100); // inputs where leaving rule 7 out made a difference
+  });
 });

@@ -285,3 +285,31 @@ describe('scanText: large and hostile input', () => {
     30_000,
   );
 });
+
+// A piece is first read without refang rule 7 ("1 . 2") and read again in full only when it has a
+// "<digit> . <digit>": what the first reading found must be dropped, never counted twice.
+describe('scanText: a piece read again for "1 . 2"', () => {
+  test('hits before the spaced dots on the same line are counted once', () => {
+    const found = scanText('8.8.8.8 then 1 . 2 . 3 . 4, and 8.8.8.8', 't');
+    expect(found.map((f) => [f.value, f.seen])).toEqual([
+      ['8.8.8.8', 2],
+      ['1.2.3.4', 1],
+    ]);
+  });
+
+  test('a quad the full refang makes part of a longer run is dropped', () => {
+    // "9.9.9.9 . 5" refangs to "9.9.9.9.5": five parts, a version string, not an address.
+    expect(values('seen 9.9.9.9 . 5 here')).toEqual([]);
+  });
+
+  test('over many pieces, every line keeps its number and every sighting its count', () => {
+    const lines: string[] = [];
+    for (let i = 1; i <= 6000; i++)
+      lines.push(i % 1000 === 0 ? `row ${i}: 1 . 2 . 3 . ${i / 1000}` : `row ${i}: 10.0.${i >> 8}.${i & 255}`);
+    const found = scanText(lines.join('\n'), 't');
+    expect(found).toHaveLength(6000);
+    const spaced = found.filter((f) => f.value.startsWith('1.2.3.'));
+    expect(spaced.map((f) => f.where[0])).toEqual([1, 2, 3, 4, 5, 6].map((k) => `t:line ${k * 1000}`));
+    expect(found.every((f) => f.seen === 1)).toBe(true);
+  });
+});
