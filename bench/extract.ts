@@ -6,8 +6,11 @@
  * Two mail2waf rows: `mail2waf` in values mode (`places: false`: values, counts and blockability
  * verdicts, what `extract --ips` prints, like for like with the peer, which returns values only) and
  * `mail2waf-full` (also every place with its excerpt, what `extract --json` prints). Each engine
- * warms up with three untimed passes and is timed on the median of five: steady-state
- * throughput, as in a long-running worker.
+ * process warms up with three untimed passes and is timed on the median of five: steady-state
+ * throughput, as in a long-running worker. Every engine runs in three processes, taken in turns
+ * (mail2waf, full, peer, mail2waf, …), and is reported on the median one: one process can come out
+ * several per cent slower or faster than the next (where the JIT and the collector settle), and
+ * taking turns spreads any drift of the machine over every engine alike.
  *
  * Prints, per engine: MB/s, values found, values invented (not planted), planted values missed,
  * peak RSS, and the throughput ratios; then precision and recall on the labelled fixtures
@@ -44,6 +47,19 @@ function runEngine(engine: string, dir: string, core: number | undefined): Engin
   return JSON.parse(r.stdout) as EngineRun;
 }
 
+/** Processes per engine, taken in turns; the median one is reported, and all of them printed. */
+const ROUNDS = 3;
+
+/** The run with the median time of an engine's runs, with every run's MB/s and the highest peak RSS. */
+function medianRun(runs: EngineRun[]): { run: EngineRun; mbps: number[]; maxRssMb: number } {
+  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+  return {
+    run: sorted[Math.floor(sorted.length / 2)] as EngineRun,
+    mbps: runs.map((r) => r.bytes / 1e6 / (r.ms / 1000)),
+    maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+  };
+}
+
 function pct(n: number): string {
   return `${(n * 100).toFixed(1)}%`;
 }
@@ -68,14 +84,18 @@ function main(): void {
       (core === undefined ? 'not pinned (no taskset)' : `every engine pinned to CPU ${core}`),
   );
 
-  const runs = ['mail2waf', 'mail2waf-full', 'ioc-extractor'].map((e) => runEngine(e, dir, core));
+  const engines = ['mail2waf', 'mail2waf-full', 'ioc-extractor'];
+  const perEngine = engines.map((): EngineRun[] => []);
+  for (let round = 0; round < ROUNDS; round++) engines.forEach((e, i) => perEngine[i]?.push(runEngine(e, dir, core)));
   rmSync(dir, { recursive: true, force: true });
+  const medians = perEngine.map(medianRun);
+  const runs = medians.map((m) => m.run);
 
   const rows: string[][] = [
-    ['engine', 'MB/s', 'values found', 'invented', 'missed planted', 'missed range covers', 'peak RSS'],
+    ['engine', 'MB/s', 'each process', 'values found', 'invented', 'missed planted', 'missed range covers', 'peak RSS'],
   ];
   const score: Record<string, { mbps: number; invented: number; missed: number }> = {};
-  for (const run of runs) {
+  for (const [k, run] of runs.entries()) {
     let found = 0;
     let invented = 0;
     let missed = 0;
@@ -98,11 +118,12 @@ function main(): void {
     rows.push([
       run.engine,
       mbps.toFixed(1),
+      (medians[k]?.mbps ?? []).map((m) => m.toFixed(1)).join(' / '),
       String(found),
       `${invented}${examples.length ? ` (e.g. ${examples.join(', ')})` : ''}`,
       String(missed),
       String(missedDerived),
-      `${run.maxRssMb.toFixed(0)} MB`,
+      `${(medians[k]?.maxRssMb ?? run.maxRssMb).toFixed(0)} MB`,
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
