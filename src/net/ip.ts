@@ -69,29 +69,45 @@ export function parseV4(text: string): number | undefined {
   return parts === 4 ? value : undefined;
 }
 
+/** The value of each ASCII hex digit, -1 for any other character below 128. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let c = 0; c < 128; c++) {
+  if (c >= 48 && c <= 57) HEX_VALUE[c] = c - 48;
+  else if (c >= 97 && c <= 102) HEX_VALUE[c] = c - 87;
+  else if (c >= 65 && c <= 70) HEX_VALUE[c] = c - 55;
+}
+
 function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+  return c < 128 ? (HEX_VALUE[c] as number) : -1;
 }
 
 /**
  * Parses IPv6 text (RFC 4291 §2.2) into its eight 16-bit groups. Zone ids (`%eth0`) are not accepted.
- * One pass over the characters, no split: extraction runs this for every IPv6-looking token.
  */
 export function parseV6Groups(text: string): number[] | undefined {
+  const groups = new Int32Array(8);
+  return readV6Groups(text, groups) ? Array.from(groups) : undefined;
+}
+
+/**
+ * {@link parseV6Groups} into `out` (eight slots); false when `text` is not IPv6. One pass over the
+ * characters, no split and no allocation: extraction runs this for every IPv6-looking token.
+ */
+export function readV6Groups(text: string, out: Int32Array): boolean {
   const n = text.length;
-  if (n < 2 || n > MAX_V6_TEXT) return undefined;
-  const groups: number[] = [];
-  let gap = -1; // index in `groups` where "::" stands, -1: none
+  if (n < 2 || n > MAX_V6_TEXT) return false;
+  let count = 0;
+  let gap = -1; // index in `out` where "::" stands, -1: none
   let i = 0;
   if (text.charCodeAt(0) === 58) {
     // Only "::" may start an address.
-    if (text.charCodeAt(1) !== 58) return undefined;
+    if (text.charCodeAt(1) !== 58) return false;
     gap = 0;
     i = 2;
-    if (i === n) return [0, 0, 0, 0, 0, 0, 0, 0];
+    if (i === n) {
+      out.fill(0);
+      return true;
+    }
   }
   for (;;) {
     // One group: 1-4 hex digits, or (as the last piece) a dotted IPv4 address.
@@ -108,37 +124,42 @@ export function parseV6Groups(text: string): number[] | undefined {
       // An embedded IPv4 address may only be the final 32 bits (RFC 4291 §2.2 form 3).
       let end = i;
       while (end < n && text.charCodeAt(end) !== 58) end++;
-      if (end !== n) return undefined;
+      if (end !== n) return false;
       const v4 = parseV4(text.slice(start, n));
-      if (v4 === undefined) return undefined;
-      groups.push(Math.floor(v4 / 65536), v4 % 65536);
+      // Two more groups than eight (or than seven beside a "::") is never an address.
+      if (v4 === undefined || count > 6) return false;
+      out[count++] = Math.floor(v4 / 65536);
+      out[count++] = v4 % 65536;
       break;
     }
     const digits = i - start;
-    if (digits < 1 || digits > 4) return undefined;
-    groups.push(value);
+    // A ninth group is never an address, whatever follows.
+    if (digits < 1 || digits > 4 || count === 8) return false;
+    out[count++] = value;
     if (i === n) break;
-    if (c !== 58) return undefined;
+    if (c !== 58) return false;
     i++;
     if (i < n && text.charCodeAt(i) === 58) {
-      if (gap !== -1) return undefined; // a second "::"
-      gap = groups.length;
+      if (gap !== -1) return false; // a second "::"
+      gap = count;
       i++;
       if (i === n) break;
     } else if (i === n) {
-      return undefined; // a single trailing ':'
+      return false; // a single trailing ':'
     }
-    if (groups.length > 8) return undefined;
   }
-  if (gap === -1) return groups.length === 8 ? groups : undefined;
+  if (gap === -1) return count === 8;
   // `::` stands for at least one zero group, so at most 7 explicit groups may remain.
-  if (groups.length > 7) return undefined;
-  const full = [0, 0, 0, 0, 0, 0, 0, 0];
-  const tail = groups.length - gap;
-  for (let k = 0; k < gap; k++) full[k] = groups[k] as number;
-  for (let k = 0; k < tail; k++) full[8 - tail + k] = groups[gap + k] as number;
-  return full;
+  if (count > 7) return false;
+  // Move the groups after the "::" to the end, from the last one down, and zero the gap.
+  const tail = count - gap;
+  for (let k = tail - 1; k >= 0; k--) out[8 - tail + k] = out[gap + k] as number;
+  out.fill(0, gap, 8 - tail);
+  return true;
 }
+
+/** Groups of the IPv6 text parseIp is reading: parsing is synchronous, so one array serves every call. */
+const V6_SCRATCH = new Int32Array(8);
 
 /** Parses IPv6 text (RFC 4291 §2.2) into a 128-bit integer. Zone ids (`%eth0`) are not accepted. */
 function parseV6(text: string): bigint | undefined {
@@ -169,8 +190,16 @@ function formatV4(value: bigint): string {
   return formatV4Number(Number(value));
 }
 
+/** Hex text of a byte, without and with a leading zero: a group's text from tables, not toString(16). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16));
+const HEX2 = HEX.map((h) => h.padStart(2, '0'));
+
+function hexGroup(g: number): string {
+  return g < 256 ? (HEX[g] as string) : (HEX[g >>> 8] as string) + (HEX2[g & 255] as string);
+}
+
 /** RFC 5952 text of eight 16-bit groups. */
-function formatV6Groups(groups: readonly number[]): string {
+function formatV6Groups(groups: ArrayLike<number>): string {
   // RFC 5952 §4.2: compress the longest run of 2+ zero groups; on a tie the first one.
   let bestStart = -1;
   let bestLen = 1;
@@ -196,7 +225,7 @@ function formatV6Groups(groups: readonly number[]): string {
     }
     // A ':' between groups, but not right after the '::'.
     if (i > 0 && i !== bestStart + bestLen) out += ':';
-    out += (groups[i] as number).toString(16);
+    out += hexGroup(groups[i] as number);
   }
   return out;
 }
@@ -258,9 +287,9 @@ function parseNumeric(text: string, mapV4 = true): Numeric | undefined {
 export function parseIp(text: string): { version: IpVersion; address: string } | undefined {
   if (text.includes('/')) return undefined;
   if (text.includes(':')) {
-    // No BigInt on this path: extraction canonicalises every IPv6 token it meets through here.
-    const g = parseV6Groups(text);
-    if (g === undefined) return undefined;
+    // No BigInt and no allocation on this path: extraction canonicalises every IPv6 token it meets here.
+    const g = V6_SCRATCH;
+    if (!readV6Groups(text, g)) return undefined;
     if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
       const hi = g[6] as number;
       const lo = g[7] as number;

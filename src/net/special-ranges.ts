@@ -14,7 +14,7 @@ import {
   formatV4Number,
   parseCidr,
   parseV4,
-  parseV6Groups,
+  readV6Groups,
   type CidrBounds,
   type IpVersion,
 } from './ip';
@@ -136,6 +136,9 @@ const V6_WORDS = INDEXED[6].map((r) => ({ first: wordsOf(r.bounds.first), last: 
 const CLEAN_V6_16 = new Uint8Array(65536).fill(1);
 for (const r of V6_WORDS) CLEAN_V6_16.fill(0, r.first[0] >>> 16, (r.last[0] >>> 16) + 1);
 
+/** Groups of the IPv6 value plainlyBlockable is judging: it is synchronous, so one array serves every call. */
+const V6_GROUPS = new Int32Array(8);
+
 /** A strict 1-3 digit prefix (as parseCidr takes it), or -1. */
 function prefixOf(text: string, from: number): number {
   const n = text.length - from;
@@ -174,9 +177,9 @@ function plainlyBlockable(value: string, opts: BlockabilityOptions): boolean {
     for (const r of candidates) if (r.first <= last && first <= r.last) return false;
     return true;
   }
-  const g = parseV6Groups(addr);
+  const g = V6_GROUPS;
   const prefix = written < 0 ? 128 : written;
-  if (g === undefined || prefix === 0 || prefix > 128) return false;
+  if (!readV6Groups(addr, g) || prefix === 0 || prefix > 128) return false;
   // IPv4-mapped (::ffff:a.b.c.d, prefix ≥ 96) is judged as IPv4 by the full check.
   if (prefix >= 96 && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
     return false;
