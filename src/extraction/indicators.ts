@@ -451,8 +451,8 @@ export class IndicatorSet {
       const version = this.flags.get(e) & IPV6 ? 6 : 4;
       const seen = this.seen.get(e);
       const b = v4 >= 0 ? blockabilityOfV4(v4, value) : blockability(value);
-      // Each kind built whole, in the same key order, rather than refusals added to a blockable
-      // one: adding properties after creation cost more than the rest of the verdict.
+      // Built whole for either verdict (keys in the same order as ever), so no object changes
+      // shape after it is made, as it would with a refusal's fields added to a blockable one.
       const f: FoundIndicator = b.blockable
         ? { value, version, where, blockable: true, places, seen }
         : { value, version, where, blockable: false, places, seen, reasonCode: b.code, reason: b.reason };
