@@ -8,9 +8,10 @@
  * `mail2waf-full` (also every place with its excerpt, what `extract --json` prints). Each engine
  * process warms up with three untimed passes and is timed on the median of five: steady-state
  * throughput, as in a long-running worker. Every engine runs in three processes, taken in turns
- * (mail2waf, full, peer, mail2waf, …), and is reported on the median one: one process can come out
- * several per cent slower or faster than the next (where the JIT and the collector settle), and
- * taking turns spreads any drift of the machine over every engine alike.
+ * (mail2waf, full, peer, mail2waf, …), and its MB/s is the median process's: one process can come
+ * out several per cent slower or faster than the next (where the JIT and the collector settle), and
+ * taking turns spreads any drift of the machine over every engine alike. Peak RSS is the highest of
+ * the three; the values found must be the same in all three (else the run fails).
  *
  * Prints, per engine: MB/s, values found, values invented (not planted), planted values missed,
  * peak RSS, and the throughput ratios; then precision and recall on the labelled fixtures
@@ -50,8 +51,13 @@ function runEngine(engine: string, dir: string, core: number | undefined): Engin
 /** Processes per engine, taken in turns; the median one is reported, and all of them printed. */
 const ROUNDS = 3;
 
-/** The run with the median time of an engine's runs, with every run's MB/s and the highest peak RSS. */
+/**
+ * The run with the median time of an engine's runs, with every run's MB/s and the highest peak RSS.
+ * Throws when the runs found different values: extraction is deterministic, so that is a bug.
+ */
 function medianRun(runs: EngineRun[]): { run: EngineRun; mbps: number[]; maxRssMb: number } {
+  const found = new Set(runs.map((r) => JSON.stringify([r.found, r.fixtures])));
+  if (found.size > 1) throw new Error(`${runs[0]?.engine} found different values in different processes`);
   const sorted = [...runs].sort((a, b) => a.ms - b.ms);
   return {
     run: sorted[Math.floor(sorted.length / 2)] as EngineRun,

@@ -141,8 +141,8 @@ function matchAt(t: string, at: number): number {
 /**
  * What a defang can start with, found with indexOf (a memchr over the string): the brackets and
  * backslash that start rules 1-6; the ']' of rule 6's ".]"; the ". " of rule 7's " . " (a dot
- * followed by a space, so the dots inside addresses never stop the search); the `x`/`X`/`*` of
- * rule 8.
+ * followed by a space, so the dots inside addresses are never handed to the rules, though the
+ * search itself stops at each of them); the `x`/`X`/`*` of rule 8.
  */
 const TRIGGERS = ['[', '(', '{', '\\', ']', '. ', 'x', 'X', '*'];
 /** {@link TRIGGERS} without rule 7's. */
@@ -188,7 +188,7 @@ function dropInvisible(text: string): string {
  *
  * `spacedDots: false` leaves out rule 7 (`1 . 2`), whose trigger, a dot before a space, is the
  * costliest to look for: the search stops at every dot of every address. Where rule 7 would have
- * matched, its five characters (digit, blank, dot, blank, digit) are left exactly as they were, so a
+ * matched, its five characters (digit, space, dot, space, digit) are left exactly as they were, so a
  * reader that finds no such five characters in the result has the same text as the full refang's.
  */
 export function refang(text: string, spacedDots = true): string {

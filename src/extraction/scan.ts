@@ -8,7 +8,8 @@
  *   table, so 20 MB of advisory text takes a fraction of a second and a hostile 100 MB run of
  *   `1.1.1.1.1…` cannot hang the worker.
  *
- * How: undo defanging and URL wrappers (one pass each), then find maximal runs of the characters
+ * How: undo defanging and URL wrappers (one pass each; see ChunkedScan.lines for the rare piece
+ * refanged twice), then find maximal runs of the characters
  * addresses are made of (`0-9 a-f A-F : .`) and judge each run as a whole — first as IPv6 (when it
  * has two or more colons), else look at its dotted-decimal sub-runs as IPv4 — checking the
  * characters just outside the token and the word before it (version markers, User-Agent tokens).
@@ -26,7 +27,7 @@ import {
   type IpVersion,
 } from '../net/ip';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
-import { PendingHits } from './pending-hits';
+import { MAX_HELD, PendingHits } from './pending-hits';
 import { forEachPiece, PIECE } from './pieces';
 import { refang } from './refang';
 import { unwrapUrls } from './unwrap';
@@ -319,7 +320,7 @@ function isNarrowRange(a: string, b: string, version: IpVersion): boolean {
   return cidrBounds(a).first >> shift === cidrBounds(b).first >> shift;
 }
 
-/** One scan of one text into an IndicatorSet. */
+/** One scan of one text, its sightings handed to a PendingHits. */
 class Scanner {
   private line: number;
   private lineStart = 0;
@@ -338,17 +339,24 @@ class Scanner {
   private prevValue: string | undefined;
   private prevV4 = -1;
   /**
-   * True once a dot with a blank and a digit on each side ("1 . 2") was seen: a text refanged
-   * without rule 7 must then be refanged and read again (see ChunkedScan.lines).
+   * True once the text was found to hold a dot with a space and a digit on each side ("1 . 2"): a
+   * text refanged without rule 7 must then be refanged and read again (see ChunkedScan.lines).
    */
   spacedDot = false;
+  /** Set to end run() early: the reading will be thrown away. */
+  private stop = false;
 
-  /** Sightings go to `hits`, for the caller to record once the reading stands. */
+  /**
+   * Sightings go to `hits` (aimed at the set by the caller), to be recorded once the reading
+   * stands. `watchSpacedDots`: the text was refanged without rule 7, so the scan stops at the
+   * first "1 . 2", and holds its sightings until it is known there is none.
+   */
   constructor(
     private readonly t: string,
     private readonly hits: PendingHits,
     firstLine: number,
     readonly stats: ScanStats,
+    private watchSpacedDots: boolean,
   ) {
     this.line = firstLine;
     this.nextNewline = t.indexOf('\n');
@@ -370,7 +378,7 @@ class Scanner {
     let nextDot = t.indexOf('.');
     let nextColon = t.indexOf(':');
     let from = 0;
-    while (nextDot !== -1 || nextColon !== -1) {
+    while ((nextDot !== -1 || nextColon !== -1) && !this.stop) {
       const p = nextColon === -1 || (nextDot !== -1 && nextDot < nextColon) ? nextDot : nextColon;
       // p is the first '.' or ':' of its run (earlier ones were handled with their own run), so the
       // run's counts are those from p on, plus any digit before p. Most triggers (a sentence's full
@@ -425,6 +433,7 @@ class Scanner {
       } else if (j === p + 1 && j + 1 < n && p >= 2 && isSpacedDot(t, p)) {
         // A lone dot is the first of its run, so every "1 . 2" of the text is seen here.
         this.spacedDot = true;
+        if (this.watchSpacedDots) return;
       }
       from = j;
       if (nextDot !== -1 && nextDot < j) nextDot = t.indexOf('.', j);
@@ -632,6 +641,24 @@ class Scanner {
     hostBitsSet = false,
   ): void {
     this.hits.push(v4, value, version, start, end, line, lineStart, derived, hostBitsSet);
+    if (this.hits.size >= MAX_HELD) this.settle();
+  }
+
+  /**
+   * Too many sightings to hold (a very long line is one piece): settles now, with one search over
+   * the whole text, whether it holds a "1 . 2". If so the reading stops, to be done again in full;
+   * if not, what is held is recorded, and so is every later batch.
+   */
+  private settle(): void {
+    if (this.watchSpacedDots) {
+      this.watchSpacedDots = false;
+      if (hasSpacedDot(this.t)) {
+        this.spacedDot = true;
+        this.stop = true;
+        return;
+      }
+    }
+    this.hits.flush();
   }
 
   /**
@@ -750,7 +777,7 @@ function v4TailFits(t: string, s: number, e: number): boolean {
   return dots === 0;
 }
 
-/** True when t[p] is a dot with a blank and then a digit on each side (`1 . 2`); p - 2 and p + 2 are in t. */
+/** True when t[p] is a dot with a space and then a digit on each side (`1 . 2`); p - 2 and p + 2 are in t. */
 function isSpacedDot(t: string, p: number): boolean {
   return (
     t.charCodeAt(p) === CH_DOT &&
@@ -759,6 +786,14 @@ function isSpacedDot(t: string, p: number): boolean {
     isDigit(t.charCodeAt(p - 2)) &&
     isDigit(t.charCodeAt(p + 2))
   );
+}
+
+/** True when `t` holds a "1 . 2" that Scanner.run would note (the same test, found with indexOf). */
+function hasSpacedDot(t: string): boolean {
+  for (let k = t.indexOf(' . '); k !== -1; k = t.indexOf(' . ', k + 1)) {
+    if (k >= 1 && k + 3 < t.length && isSpacedDot(t, k + 1)) return true;
+  }
+  return false;
 }
 
 function hasHexDigit(text: string): boolean {
@@ -806,22 +841,23 @@ class ChunkedScan {
   /**
    * Scans `lines`: whole lines, without the line break after the last one.
    *
-   * Refang rule 7 (`1 . 2`) costs more to look for than any other (its trigger stops at every dot of
-   * every address) and almost never applies. So the piece is first refanged without it; the scanner
-   * walks every lone dot anyway and notes any "1 . 2" it meets, which is where rule 7 could have
-   * applied (see `refang`). Only then, or when link unwrapping changed the text (it could hide such a
-   * dot), is the piece refanged in full and read again. Sightings are held until the reading stands,
-   * so none is recorded twice.
+   * Refang rule 7 (`1 . 2`) costs more to look for than any other (its trigger, a dot before a
+   * space, stops the search at every dot of every address) and almost never applies. So the piece
+   * is first refanged without it; the scanner walks every lone dot anyway and stops at any "1 . 2"
+   * it meets, which is where rule 7 could have applied (see `refang`). Only then, or when link
+   * unwrapping changed the text (it could hide such a dot), is the piece refanged in full and read
+   * again. Sightings are held until the reading stands, so none is recorded twice.
    */
   lines(lines: string): void {
     const stats = { ...this.stats };
     const refanged = refang(lines, false);
     const text = unwrapUrls(refanged);
     if (text === refanged) {
-      const scanner = new Scanner(text, this.hits, this.line, this.stats);
+      this.hits.aim(this.set, this.src, text, this.locate);
+      const scanner = new Scanner(text, this.hits, this.line, this.stats, true);
       scanner.run();
       if (!scanner.spacedDot) {
-        this.hits.flush(this.set, this.src, text, this.locate);
+        this.hits.flush();
         this.line = scanner.lastLine() + 1;
         return;
       }
@@ -829,9 +865,10 @@ class ChunkedScan {
       Object.assign(this.stats, stats);
     }
     const full = prepareText(lines);
-    const scanner = new Scanner(full, this.hits, this.line, this.stats);
+    this.hits.aim(this.set, this.src, full, this.locate);
+    const scanner = new Scanner(full, this.hits, this.line, this.stats, false);
     scanner.run();
-    this.hits.flush(this.set, this.src, full, this.locate);
+    this.hits.flush();
     this.line = scanner.lastLine() + 1;
   }
 }

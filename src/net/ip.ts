@@ -91,7 +91,8 @@ export function parseV6Groups(text: string): number[] | undefined {
 
 /**
  * {@link parseV6Groups} into `out` (eight slots); false when `text` is not IPv6. One pass over the
- * characters, no split and no allocation: extraction runs this for every IPv6-looking token.
+ * characters, no split and no array (an IPv4 tail is sliced out to be read): extraction runs this
+ * for every IPv6-looking token.
  */
 export function readV6Groups(text: string, out: Int32Array): boolean {
   const n = text.length;
@@ -287,7 +288,7 @@ function parseNumeric(text: string, mapV4 = true): Numeric | undefined {
 export function parseIp(text: string): { version: IpVersion; address: string } | undefined {
   if (text.includes('/')) return undefined;
   if (text.includes(':')) {
-    // No BigInt and no allocation on this path: extraction canonicalises every IPv6 token it meets here.
+    // No BigInt and no array per call on this path: extraction canonicalises every IPv6 token it meets here.
     const g = V6_SCRATCH;
     if (!readV6Groups(text, g)) return undefined;
     if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {

@@ -51,6 +51,20 @@ test('a million sightings of one address stay one indicator with bounded places'
   expect(r.indicators[0]?.where).toHaveLength(5);
 });
 
+test('two million sightings on one line (no line break): counted, in bounded memory', async () => {
+  // One line is one piece; its sightings must not all be held while it is read.
+  const line = Buffer.from('1.1.1.1-2 '.repeat(1_000_000));
+  const before = process.memoryUsage();
+  const r = await extractFromFile('line.txt', line, { maxPartBytes: 64 << 20 });
+  const after = process.memoryUsage();
+  expect(r.indicators.map((i) => [i.value, i.seen])).toEqual([
+    ['1.1.1.1', 2_000_000],
+    ['1.1.1.2', 2_000_000],
+  ]);
+  const grownMb = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / (1 << 20);
+  expect(grownMb).toBeLessThan(100); // holding every sighting grew it by about 450 MB
+});
+
 test('messages nested 50 deep: read to the depth limit, then a note', async () => {
   let inner = buildMessage({ subject: 'level 50', text: 'level 50 at 45.133.50.1', messageId: '<l50@x.example>' });
   for (let level = 49; level >= 0; level--) {

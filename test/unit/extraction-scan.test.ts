@@ -6,6 +6,7 @@ import {
   scanText,
   type FoundIndicator,
 } from '../../src/extraction/scan';
+import { MAX_HELD } from '../../src/extraction/pending-hits';
 
 /** Just the values, in first-seen order. */
 const values = (text: string): string[] => scanText(text, 't').map((f) => f.value);
@@ -310,6 +311,27 @@ describe('scanText: a piece read again for "1 . 2"', () => {
     expect(found).toHaveLength(6000);
     const spaced = found.filter((f) => f.value.startsWith('1.2.3.'));
     expect(spaced.map((f) => f.where[0])).toEqual([1, 2, 3, 4, 5, 6].map((k) => `t:line ${k * 1000}`));
+    expect(found.every((f) => f.seen === 1)).toBe(true);
+  });
+});
+
+// One very long line is one piece: its sightings cannot all be held until the piece is read, so past
+// MAX_HELD the scanner settles at once whether the line holds a "1 . 2".
+describe('scanText: a line too long to hold its sightings', () => {
+  const addresses = (count: number) =>
+    Array.from({ length: count }, (_, i) => `45.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+
+  test(`more than ${MAX_HELD} sightings and no "1 . 2": every one recorded once`, () => {
+    const list = addresses(MAX_HELD + 5000);
+    const found = scanText(`${list.join(' ')} ${list[7]}`, 't');
+    expect(found.map((f) => f.value)).toEqual(list);
+    expect(found.map((f) => f.seen)).toEqual(list.map((_, i) => (i === 7 ? 2 : 1)));
+  });
+
+  test('a "1 . 2" after that many: the line is read again in full, nothing counted twice', () => {
+    const list = addresses(MAX_HELD + 5000);
+    const found = scanText(`${list.join(' ')} 1 . 2 . 3 . 4`, 't');
+    expect(found.map((f) => f.value)).toEqual([...list, '1.2.3.4']);
     expect(found.every((f) => f.seen === 1)).toBe(true);
   });
 });
