@@ -68,7 +68,14 @@ function nameKey(name: string): number {
   return key;
 }
 
-/** Open-addressing table from name key to kind: a tag is classified without a Map lookup or a string. */
+/** Names of up to three characters (most tags: td, tr, p, a, br, div) are looked up directly by key. */
+const SHORT_KEYS = 38 * 38 * 38;
+const SHORT_KIND = new Uint8Array(SHORT_KEYS);
+
+/**
+ * Open-addressing table from name key to kind for longer names: a tag is classified without a Map
+ * lookup or a string.
+ */
 const KIND_SLOTS = 1024;
 const KIND_KEYS = new Float64Array(KIND_SLOTS).fill(-1);
 const KIND_VALUES = new Uint8Array(KIND_SLOTS);
@@ -79,6 +86,10 @@ function slotOf(key: number): number {
 
 function setKind(name: string, kind: number): void {
   const key = nameKey(name);
+  if (key < SHORT_KEYS) {
+    SHORT_KIND[key] = kind;
+    return;
+  }
   let slot = slotOf(key);
   while (KIND_KEYS[slot] !== -1 && KIND_KEYS[slot] !== key) slot = (slot + 1) & (KIND_SLOTS - 1);
   KIND_KEYS[slot] = key;
@@ -98,11 +109,6 @@ for (const name of LINE_BREAK) setKind(name, KIND_LINE);
 for (const name of CELL) setKind(name, KIND_CELL);
 for (const name of DROP_CONTENT) setKind(name, KIND_DROP);
 setKind('pre', KIND_PRE);
-
-/** Names of up to three characters (most tags: td, tr, p, a, br, div) are looked up directly. */
-const SHORT_KEYS = 38 * 38 * 38;
-const SHORT_KIND = new Uint8Array(SHORT_KEYS);
-for (let key = 1; key < SHORT_KEYS; key++) SHORT_KIND[key] = kindOf(key);
 
 const ENTITY = /&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z][a-zA-Z0-9]{1,31}));?/g;
 

@@ -339,8 +339,8 @@ class Scanner {
   private prevValue: string | undefined;
   private prevV4 = -1;
   /**
-   * True once the text was found to hold a dot with a space and a digit on each side ("1 . 2"): a
-   * text refanged without rule 7 must then be refanged and read again (see ChunkedScan.lines).
+   * True once a text watched for it (see the constructor) was found to hold a dot with a space and
+   * a digit on each side ("1 . 2"): it must then be refanged in full and read again.
    */
   spacedDot = false;
   /** Set to end run() early: the reading will be thrown away. */
@@ -430,10 +430,10 @@ class Scanner {
             this.scanRun(s, j, maybeV6, dots);
           }
         }
-      } else if (j === p + 1 && j + 1 < n && p >= 2 && isSpacedDot(t, p)) {
+      } else if (this.watchSpacedDots && j === p + 1 && j + 1 < n && p >= 2 && isSpacedDot(t, p)) {
         // A lone dot is the first of its run, so every "1 . 2" of the text is seen here.
         this.spacedDot = true;
-        if (this.watchSpacedDots) return;
+        return;
       }
       from = j;
       if (nextDot !== -1 && nextDot < j) nextDot = t.indexOf('.', j);
@@ -852,24 +852,26 @@ class ChunkedScan {
     const stats = { ...this.stats };
     const refanged = refang(lines, false);
     const text = unwrapUrls(refanged);
-    if (text === refanged) {
-      this.hits.aim(this.set, this.src, text, this.locate);
-      const scanner = new Scanner(text, this.hits, this.line, this.stats, true);
-      scanner.run();
-      if (!scanner.spacedDot) {
-        this.hits.flush();
-        this.line = scanner.lastLine() + 1;
-        return;
-      }
-      this.hits.clear();
-      Object.assign(this.stats, stats);
-    }
-    const full = prepareText(lines);
-    this.hits.aim(this.set, this.src, full, this.locate);
-    const scanner = new Scanner(full, this.hits, this.line, this.stats, false);
+    if (text === refanged && this.read(text, true)) return;
+    Object.assign(this.stats, stats);
+    this.read(prepareText(lines), false);
+  }
+
+  /**
+   * Reads one prepared piece; false, with nothing recorded, when it was watched for "1 . 2" (see
+   * Scanner) and holds one.
+   */
+  private read(text: string, watchSpacedDots: boolean): boolean {
+    this.hits.aim(this.set, this.src, text, this.locate);
+    const scanner = new Scanner(text, this.hits, this.line, this.stats, watchSpacedDots);
     scanner.run();
+    if (scanner.spacedDot) {
+      this.hits.clear();
+      return false;
+    }
     this.hits.flush();
     this.line = scanner.lastLine() + 1;
+    return true;
   }
 }
 
