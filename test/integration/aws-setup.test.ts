@@ -6,7 +6,7 @@ import {
   ListWebACLsCommand,
   WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { runCli } from '../../src/client';
+import { cliJson } from '../helpers/cli';
 import { stackEnv, uniqueName } from '../helpers/stack';
 
 const env = stackEnv();
@@ -14,15 +14,7 @@ const name = uniqueName('setup');
 const cliEnv = { ...env, WAF_TARGET_NAME: name, WAF_IPSET_V4_NAME: `${name}-v4`, WAF_IPSET_V6_NAME: `${name}-v6` };
 const waf = new WAFV2Client({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_WAFV2 });
 
-async function setup(args: string[]) {
-  let out = '';
-  const code = await runCli(['aws', 'setup', ...args, '--json'], {
-    out: (s) => (out += s),
-    err: () => undefined,
-    env: cliEnv,
-  });
-  return { code, doc: JSON.parse(out) };
-}
+const setup = (args: string[]) => cliJson(['aws', 'setup', ...args], cliEnv);
 
 const ourSets = async () =>
   ((await waf.send(new ListIPSetsCommand({ Scope: 'REGIONAL' }))).IPSets ?? []).filter((s) => s.Name?.startsWith(name));

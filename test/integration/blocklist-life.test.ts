@@ -6,10 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { submitBlock } from '../../src/blocklist-client';
-import { runCli } from '../../src/client';
 import type { BlockCandidate, WhyAnswer } from '../../src/shared/types';
 import { foreignWrite, ipSet, isolatedSetup, repoRoot, waitFor, type TestSetup } from '../helpers/stack';
 import { startWorker, type RunningWorker } from '../helpers/worker';
+import { cliJson } from '../helpers/cli';
 
 let setup: TestSetup;
 let w: RunningWorker;
@@ -23,15 +23,7 @@ afterAll(async () => {
   await setup?.cleanup();
 });
 
-async function cli(args: string[]) {
-  let out = '';
-  const code = await runCli([...args, '--json'], {
-    out: (s) => (out += s),
-    err: () => undefined,
-    env: { ...setup.env, MAIL2WAF_ACTOR: 'tester' },
-  });
-  return { code, doc: JSON.parse(out) };
-}
+const cli = (args: string[]) => cliJson(args, { ...setup.env, MAIL2WAF_ACTOR: 'tester' });
 
 const candidate = (value: string, ttlMs: number | null, ref = '<adv@cert.example>'): BlockCandidate => ({
   value,

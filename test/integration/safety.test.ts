@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { submitPolicy } from '../../src/blocklist-client';
 import { runCli } from '../../src/client';
+import { cliJson } from '../helpers/cli';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import { approvalQuery, approveSignal, listQuery, rejectSignal } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
@@ -105,11 +106,9 @@ test('own networks, broad CIDRs and special-purpose space are refused, each with
   expect((await ipSet(setup, 'v4')).addresses).toEqual(['185.220.107.1/32']);
 
   // The refusal and its reason are kept for `mail2waf why`.
-  let out = '';
-  expect(
-    await runCli(['why', '91.198.174.10', '--json'], { out: (t) => (out += t), err: () => undefined, env: setup.env }),
-  ).toBe(0);
-  const why = JSON.parse(out).result;
+  const answer = await cliJson(['why', '91.198.174.10'], setup.env);
+  expect(answer.code).toBe(0);
+  const why = answer.doc.result;
   expect(why.blocked).toBe(false);
   expect(why.refused.map((r: { value: string; code: string }) => [r.value, r.code])).toEqual([
     ['91.198.174.10', 'never-block'],
@@ -121,14 +120,12 @@ test('own networks, broad CIDRs and special-purpose space are refused, each with
 test('the same checks hold for mail2waf block', async () => {
   const refusals: Record<string, string> = {};
   for (const value of ['91.198.174.99', '::/1', '0.0.0.0/1', '::ffff:192.168.1.1', '2001:db8::1']) {
-    const out: string[] = [];
-    const code = await runCli(['block', value, '--reason', 'test', '--json'], {
-      out: (s) => out.push(s),
-      err: () => undefined,
-      env: { ...setup.env, MAIL2WAF_ACTOR: 'tester' },
+    const { code, doc } = await cliJson(['block', value, '--reason', 'test'], {
+      ...setup.env,
+      MAIL2WAF_ACTOR: 'tester',
     });
     expect(code).toBe(1);
-    const refused = JSON.parse(out.join('')).result.refused[0];
+    const refused = doc.result.refused[0];
     refusals[refused.value] = refused.code;
   }
   expect(refusals).toEqual({
@@ -170,14 +167,12 @@ test('a held run is approved from the CLI, or rejected by Signal', async () => {
   await appendMessage(setup, await buildAdvisory({ subject: 'Four', text: four.join('\n') }));
   const approved = await startSweep();
   await waitFor('the run to be held', async () => (await approved.query(approvalQuery)).status === 'waiting');
-  const out: string[] = [];
-  const code = await runCli(['approve', approved.workflowId, '--reason', 'known campaign', '--json'], {
-    out: (s) => out.push(s),
-    err: () => undefined,
-    env: { ...setup.env, MAIL2WAF_ACTOR: 'alice' },
+  const { code, doc } = await cliJson(['approve', approved.workflowId, '--reason', 'known campaign'], {
+    ...setup.env,
+    MAIL2WAF_ACTOR: 'alice',
   });
   expect(code).toBe(0);
-  expect(JSON.parse(out.join('')).result).toMatchObject({ status: 'approved', decidedBy: 'alice' });
+  expect(doc.result).toMatchObject({ status: 'approved', decidedBy: 'alice' });
   const r1: SweepResult = await approved.result();
   expect(r1.block?.added.sort()).toEqual(four);
   // In WAF as their minimal cover.

@@ -1,9 +1,9 @@
 /** Two targets side by side (a REGIONAL pair and a CLOUDFRONT pair): a sweep fills both, the CLI keeps them apart. */
 import { CreateIPSetCommand, DeleteIPSetCommand, GetIPSetCommand, ListIPSetsCommand } from '@aws-sdk/client-wafv2';
-import { runCli } from '../../src/client';
 import { csvAdvisory } from '../../scripts/sample-advisories';
 import { appendMessage, ipSet, isolatedSetup, uniqueName, type TestSetup } from '../helpers/stack';
 import { startWorker, type RunningWorker } from '../helpers/worker';
+import { cliJson } from '../helpers/cli';
 
 const name = uniqueName('tt');
 const edge = `${name}-edge`;
@@ -50,15 +50,7 @@ async function edgeV4(): Promise<string[]> {
   return [...(got.IPSet?.Addresses ?? [])].sort();
 }
 
-async function cli(args: string[]) {
-  let out = '';
-  const code = await runCli([...args, '--json'], {
-    out: (s) => (out += s),
-    err: () => undefined,
-    env: { ...setup.env, MAIL2WAF_ACTOR: 'tester' },
-  });
-  return { code, doc: JSON.parse(out) };
-}
+const cli = (args: string[]) => cliJson(args, { ...setup.env, MAIL2WAF_ACTOR: 'tester' });
 
 test('a sweep blocks into every target; the CLI acts on the one it is told', async () => {
   expect(setup.config.targets.map((t) => [t.name, t.scope, t.region])).toEqual([
