@@ -1,7 +1,7 @@
 /**
- * One sweep of the advisory mailbox: list → analyse each message → record blocks in the blocklist workflow →
- * one report → move the messages out of the inbox. The move is last on purpose: a crash anywhere before it
- * resumes this workflow, and a message leaves the inbox only after its addresses are durably recorded.
+ * The sweep as it ran before held messages got approval workflows of their own (patch `sweep-v2`): one approval
+ * held the whole run. Kept verbatim so that sweeps started by older builds still replay and finish; delete it
+ * once no such sweep can be running (the longest wait was APPROVAL_TIMEOUT, 24 h by default).
  */
 import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -50,7 +50,7 @@ const GUARDRAILS_PATCH = 'preview-guardrails-approval';
 /** Candidates per recordBlocks call, so that no single payload grows large. */
 const BLOCK_CHUNK = 500;
 
-export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResult> {
+export async function legacySweep(input: SweepInput): Promise<SweepResult> {
   const info = workflowInfo();
   const sweepId = info.workflowId;
   const dryRun = input.dryRun ?? false;
