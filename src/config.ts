@@ -62,6 +62,7 @@ const clientSchema = targetSchema.extend({
   MIN_PREFIX_V6: z.coerce.number().int().min(1).max(128).default(32),
   MAX_NEW_PER_RUN: positiveInt.default(100),
   MAX_NEW_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
+  MAX_NEW_ADDRESSES_PER_RUN: positiveInt.default(4096),
   APPROVAL_TIMEOUT: duration.default('24h'),
   DRY_RUN: bool.default('false'),
   HOLD_FOR_APPROVAL: z
@@ -297,6 +298,7 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
     guardrails: {
       maxNewPerRun: c.MAX_NEW_PER_RUN,
       maxNewShare: c.MAX_NEW_SHARE,
+      maxNewAddressesPerRun: c.MAX_NEW_ADDRESSES_PER_RUN,
       approvalTimeoutMs: ms(c.APPROVAL_TIMEOUT),
     },
     dryRun: c.DRY_RUN,

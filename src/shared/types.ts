@@ -76,6 +76,11 @@ export interface Guardrails {
   maxNewPerRun: number;
   /** Share of the current set (0..1); checked once the set holds at least maxNewPerRun entries. */
   maxNewShare: number;
+  /**
+   * Addresses a run may add without approval (MAX_NEW_ADDRESSES_PER_RUN): IPv4 in addresses, IPv6 in /64
+   * networks, each version on its own. Absent in sweeps started before it existed: no size check.
+   */
+  maxNewAddressesPerRun?: number;
   /** How long a held sweep waits for approve/reject, in milliseconds; no answer means reject. */
   approvalTimeoutMs: number;
 }

@@ -90,7 +90,12 @@ test('never-block ranges come from NEVER_BLOCK and a file, with every bad line r
     maxEntriesPerSet: 10_000,
     whenFull: 'refuse',
   });
-  expect(c.guardrails).toEqual({ maxNewPerRun: 100, maxNewShare: 0.2, approvalTimeoutMs: 86_400_000 });
+  expect(c.guardrails).toEqual({
+    maxNewPerRun: 100,
+    maxNewShare: 0.2,
+    maxNewAddressesPerRun: 4096,
+    approvalTimeoutMs: 86_400_000,
+  });
   writeFileSync(join(dir, 'bad'), '10.0.0.0/8\nnot-a-cidr\n');
   expect(() =>
     loadClientConfig({

@@ -1,5 +1,5 @@
 import { applyBlock, applyPolicy, emptyBlocklistState, refusalFor, validatePolicy } from '../../src/policy/blocklist';
-import { checkGuardrails } from '../../src/policy/guardrails';
+import { checkGuardrails, checkRunGuardrails, coveredSize } from '../../src/policy/guardrails';
 import type { BlockPolicy } from '../../src/shared/types';
 
 const policy: BlockPolicy = {
@@ -101,5 +101,56 @@ describe('checkGuardrails', () => {
     expect(checkGuardrails(90, 400, limits)).toMatchObject({ hold: true, code: 'over-share' });
     expect(checkGuardrails(80, 400, limits)).toEqual({ hold: false });
     expect(checkGuardrails(90, 50, limits)).toEqual({ hold: false }); // small set: the count rules
+  });
+});
+
+describe('checkRunGuardrails', () => {
+  const limits = { maxNewPerRun: 100, maxNewShare: 0.2, maxNewAddressesPerRun: 4096, approvalTimeoutMs: 1000 };
+  const sixteens = Array.from({ length: 100 }, (_, i) => `${i + 1}.${i}.0.0/16`);
+
+  test('weighs entries by the addresses they cover: a hundred /16s are held', () => {
+    // The old count-only check let these through.
+    expect(checkGuardrails(sixteens.length, 0, limits)).toEqual({ hold: false });
+    const verdict = checkRunGuardrails(sixteens, 0, limits);
+    expect(verdict).toMatchObject({ hold: true, code: 'over-size' });
+    expect(verdict.hold && verdict.reason).toBe(
+      'this run would block 6553600 IPv4 addresses, more than MAX_NEW_ADDRESSES_PER_RUN=4096',
+    );
+    expect(checkRunGuardrails(['10.0.0.0/16'], 0, limits)).toMatchObject({ hold: true, code: 'over-size' });
+  });
+
+  test('a run within the limits passes; overlapping entries are counted once', () => {
+    expect(checkRunGuardrails(['198.51.100.0/20'], 0, limits)).toEqual({ hold: false }); // exactly 4096
+    expect(checkRunGuardrails(['198.51.96.0/20', '198.51.100.0/22', '198.51.100.7'], 0, limits)).toEqual({
+      hold: false,
+    });
+    expect(checkRunGuardrails(['198.51.96.0/20', '203.0.113.9'], 0, limits)).toMatchObject({ code: 'over-size' });
+  });
+
+  test('IPv6 counts /64 networks, each version against the limit on its own', () => {
+    expect(coveredSize(['2001:db8::/52'])).toEqual({ v4Addresses: 0, v6Networks64: 4096 });
+    expect(coveredSize(['2001:db8::1', '2001:db8::2', '2001:db8:0:1::/80'])).toEqual({
+      v4Addresses: 0,
+      v6Networks64: 2,
+    });
+    expect(coveredSize(['2001:db8::/64', '2001:db8::1'])).toEqual({ v4Addresses: 0, v6Networks64: 1 });
+    expect(checkRunGuardrails(['2001:db8::/52'], 0, limits)).toEqual({ hold: false });
+    const verdict = checkRunGuardrails(['2001:db8::/48'], 0, limits);
+    expect(verdict).toMatchObject({ hold: true, code: 'over-size' });
+    expect(verdict.hold && verdict.reason).toMatch(/65536 IPv6 \/64 networks/);
+    // 4096 IPv4 addresses and 4096 /64s: each within the limit.
+    expect(checkRunGuardrails(['198.51.100.0/20', '2001:db8::/52'], 0, limits)).toEqual({ hold: false });
+  });
+
+  test('keeps the count and share checks, and skips the size check for guardrails that predate it', () => {
+    const many = Array.from({ length: 101 }, (_, i) => `203.0.${Math.floor(i / 50)}.${i % 50}`);
+    expect(checkRunGuardrails(many, 0, limits)).toMatchObject({ hold: true, code: 'over-count' });
+    expect(checkRunGuardrails(many.slice(0, 90), 400, limits)).toMatchObject({ hold: true, code: 'over-share' });
+    const { maxNewAddressesPerRun: _omit, ...old } = limits;
+    expect(checkRunGuardrails(sixteens, 0, old)).toEqual({ hold: false });
+  });
+
+  test('values that are not addresses count nothing', () => {
+    expect(coveredSize(['nope', '10.0.0.1'])).toEqual({ v4Addresses: 1, v6Networks64: 0 });
   });
 });
