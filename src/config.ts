@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE_ID, DEFAULT_TASK_QUEUE } from './shared/constants';
-import { DURATION_PATTERN, durationMs } from './shared/duration';
+import { DURATION_PATTERN, MAX_DURATION_TEXT, durationMs } from './shared/duration';
 import { normalizeHostName, normalizeTrustedSender, type TrustConfig } from './policy/trust';
 import { parseCidr, formatCidr } from './net/ip';
 import type { SourceTtl } from './policy/source-ttl';
@@ -35,7 +35,12 @@ const emailList = z
   )
   .pipe(z.array(z.string().email()).min(1));
 /** Temporal-style durations: 30s, 5m, 1h. */
-const duration = z.string().regex(DURATION_PATTERN, 'a duration such as 30s, 5m or 1h');
+const duration = z.string().superRefine((v, ctx) => {
+  if (!DURATION_PATTERN.test(v)) ctx.addIssue({ code: 'custom', message: 'a duration such as 30s, 5m or 1h' });
+  else if (durationMs(v) === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is longer than the maximum, ${MAX_DURATION_TEXT}` });
+  }
+});
 
 const IP_SET_NAME = /^[\w-]{1,128}$/;
 const TARGET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -228,6 +233,10 @@ function sourceTtls(text: string | undefined): SourceTtl[] {
     const m = /^([^=\s]+)=(\d+(?:ms|s|m|h|d)|permanent)$/.exec(item);
     if (!m || !/^([^@\s]+@)?[a-z0-9.-]+\.[a-z]{2,}$/i.test(m[1]!)) {
       problems.push(`SOURCE_TTL: "${item}" is not sender=duration (a duration like 7d, or "permanent")`);
+      continue;
+    }
+    if (m[2] !== 'permanent' && durationMs(m[2]!) === undefined) {
+      problems.push(`SOURCE_TTL: "${item}" is longer than the maximum, ${MAX_DURATION_TEXT} (or say "permanent")`);
       continue;
     }
     rules.push({ match: m[1]!.toLowerCase(), ttlMs: m[2] === 'permanent' ? null : ms(m[2]!) });

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { submitBlock, submitUnblock } from '../blocklist-client';
 import { canonicalOrRefusal } from '../policy/blocklist';
 import { blocklistWorkflowId } from '../shared/constants';
-import { durationMs } from '../shared/duration';
+import { durationMs, durationProblem } from '../shared/duration';
 import { listQuery, statusQuery, syncUpdate, whyQuery } from '../shared/messages';
 import type {
   BlockResult,
@@ -46,6 +46,8 @@ function requireReason(reason: string | undefined): string {
 export function parseTtl(text: string | undefined): number | null | undefined {
   if (text === undefined) return undefined;
   if (text === 'permanent') return null;
+  const problem = durationProblem('--ttl', text);
+  if (problem) throw new UserError(`${problem}; say "permanent" for no end`);
   const ms = durationMs(text);
   if (!ms) throw new UserError(`--ttl "${text}" is not a duration like 12h or 30d, or "permanent"`);
   return ms;

@@ -4,6 +4,7 @@
  */
 import { aggregateCidrs, cidrContains, cidrOverlaps, formatCidr, parseCidr } from '../net/ip';
 import { blockability } from '../net/special-ranges';
+import { isValidDurationMs, MAX_DURATION_MS, MAX_DURATION_TEXT } from '../shared/duration';
 import type {
   BlockPolicy,
   BlockRequest,
@@ -33,6 +34,25 @@ function ttlOf(candidate: BlockRequest['candidates'][number], policy?: BlockPoli
   if (candidate.ttlMs !== undefined) return candidate.ttlMs;
   if (candidate.source.kind === 'manual') return null;
   return policy?.ttlMs ?? null;
+}
+
+/**
+ * A refusal for a time to live that is not a whole number of milliseconds from 0 to MAX_DURATION_MS (or null,
+ * permanent). Requests arrive as JSON from any client: a string, NaN, a negative or a 10^20 ms TTL must be
+ * refused with a reason, never reach `new Date(...).toISOString()`, which throws inside the update handler.
+ */
+function ttlRefusal(value: string, ttl: unknown, nowMs: number): Refusal | undefined {
+  if (ttl === null) return undefined;
+  if (isValidDurationMs(ttl) && Number.isFinite(nowMs) && !Number.isNaN(new Date(nowMs + ttl).getTime())) {
+    return undefined;
+  }
+  return {
+    value,
+    code: 'bad-ttl',
+    reason:
+      `time to live ${JSON.stringify(ttl) ?? String(ttl)} is not a duration from 0 to ${MAX_DURATION_TEXT} ` +
+      `(${MAX_DURATION_MS} ms); ask again with a shorter one, or permanent`,
+  };
 }
 
 /** The later of two expiries, where undefined means permanent (and so always wins). */
@@ -127,6 +147,12 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
     }
     const source = { ...candidate.source, at: candidate.source.at || now };
     const ttl = ttlOf(candidate, state.policy);
+    const badTtl = ttlRefusal(value, ttl, nowMs);
+    if (badTtl) {
+      if (!seen.has(`refused:${value}`)) result.refused.push(badTtl);
+      seen.add(`refused:${value}`);
+      continue;
+    }
     const expiresAt = ttl === null ? undefined : new Date(nowMs + ttl).toISOString();
     const existing = state.entries[value];
     if (existing) {
@@ -318,6 +344,12 @@ export function validatePolicy(policy: BlockPolicy): void {
   for (const name of ['ttlMs', 'reconcileMs', 'maxEntriesPerSet'] as const) {
     const v = policy[name];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer`);
+  }
+  for (const name of ['ttlMs', 'reconcileMs'] as const) {
+    const v = policy[name];
+    if (v !== undefined && v > MAX_DURATION_MS) {
+      throw new Error(`${name} must be at most ${MAX_DURATION_MS} (${MAX_DURATION_TEXT})`);
+    }
   }
   if (policy.whenFull !== undefined && !['refuse', 'evict'].includes(policy.whenFull)) {
     throw new Error('whenFull must be "refuse" or "evict"');

@@ -106,3 +106,14 @@ test('never-block ranges come from NEVER_BLOCK and a file, with every bad line r
     }),
   ).toThrow(/NEVER_BLOCK_FILE line 2: "not-a-cidr"/);
 });
+
+test('durations longer than 3650 days are refused at load, naming the setting', () => {
+  expect(() => loadClientConfig({ ...base, BLOCK_TTL: '3651d' })).toThrow(
+    'BLOCK_TTL: "3651d" is longer than the maximum, 3650d (10 years)',
+  );
+  expect(() => loadClientConfig({ ...base, APPROVAL_TIMEOUT: '99999999999999999999h' })).toThrow(/APPROVAL_TIMEOUT: /);
+  expect(() => loadClientConfig({ ...base, SOURCE_TTL: 'cert.example=40000d' })).toThrow(
+    /SOURCE_TTL: "cert.example=40000d" is longer than the maximum/,
+  );
+  expect(loadClientConfig({ ...base, BLOCK_TTL: '3650d' }).policy.ttlMs).toBe(3650 * 86_400_000);
+});

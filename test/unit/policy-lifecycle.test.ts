@@ -6,6 +6,7 @@ import {
   emptyBlocklistState,
   expireDue,
   msUntilNextExpiry,
+  validatePolicy,
   why,
 } from '../../src/policy/blocklist';
 import { wafEntryProblem } from '../../src/policy/waf-entry';
@@ -128,5 +129,39 @@ describe('aggregation before writing', () => {
     plan = desiredIpSets(s);
     expect(plan.v4.ours).toEqual(['185.220.108.2']);
     expect(plan.v4.remove.sort()).toEqual(['185.220.108.2/31', '185.220.108.3']);
+  });
+});
+
+describe('time to live out of bounds', () => {
+  test.each([
+    ['a 10^20 ms TTL', 1e20],
+    ['eleven years', 11 * 365 * DAY],
+    ['a negative TTL', -1],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['a string', '30d' as unknown as number],
+  ])('%s is refused as bad-ttl, never thrown', (_name, ttlMs) => {
+    const s = withPolicy();
+    const result = applyBlock(s, { requestId: 'a', candidates: [msg('185.220.101.1', '<a@x>', ttlMs)] }, t0);
+    expect(result.added).toEqual([]);
+    expect(result.refused).toEqual([
+      expect.objectContaining({ value: '185.220.101.1', code: 'bad-ttl', reason: expect.stringMatching(/3650d/) }),
+    ]);
+    expect(s.entries).toEqual({});
+  });
+
+  test('ten years and permanent are accepted', () => {
+    const s = withPolicy();
+    const result = applyBlock(
+      s,
+      { requestId: 'a', candidates: [msg('185.220.101.1', '<a@x>', 3650 * DAY), msg('185.220.101.2', '<b@x>', null)] },
+      t0,
+    );
+    expect(result.added).toEqual(['185.220.101.1', '185.220.101.2']);
+    expect(s.entries['185.220.101.1']?.expiresAt).toBe(at(3650));
+  });
+
+  test('a policy default over the cap is refused by validatePolicy', () => {
+    expect(() => validatePolicy({ ...policy, ttlMs: 3651 * DAY })).toThrow(/ttlMs must be at most/);
   });
 });
