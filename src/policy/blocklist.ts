@@ -28,6 +28,14 @@ export const AWS_IPSET_LIMIT = 10_000;
 /** From this share of the ceiling on, results carry a capacity warning. */
 export const CAPACITY_WARNING_SHARE = 0.8;
 const EXPIRED_UNREPORTED_LIMIT = 500;
+/**
+ * Manual unblocks remembered for `unblocked-later`, apart from recentlyRemoved: expiry alone can push 200
+ * removals through that list in a minute, and with them the memory of what a person decided.
+ */
+export const MANUAL_UNBLOCK_LIMIT = 1000;
+
+/** Who took an entry out: a person (unblock update or signal), or mail2waf itself. */
+export type RemovalKind = 'manual' | 'expiry' | 'policy' | 'capacity';
 
 /** Time to live of a candidate: its own, else permanent for manual blocks, else the policy default. */
 function ttlOf(candidate: BlockRequest['candidates'][number], policy?: BlockPolicy): number | null {
@@ -145,6 +153,15 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
       seen.add(`refused:${value}`);
       continue;
     }
+    const later = unblockedLaterRefusal(state, value, candidate.source);
+    if (later) {
+      if (!seen.has(`refused:${value}`)) {
+        result.refused.push(later);
+        if (!preview) rememberRefusal(state, { ...later, at: now, ref: candidate.source.ref });
+      }
+      seen.add(`refused:${value}`);
+      continue;
+    }
     const source = { ...candidate.source, at: candidate.source.at || now };
     const ttl = ttlOf(candidate, state.policy);
     const badTtl = ttlRefusal(value, ttl, nowMs);
@@ -181,13 +198,22 @@ export function applyBlock(state: BlocklistState, req: BlockRequest, now: string
           continue;
         }
         if (!preview)
-          applyUnblock(state, { value: victim.value, actor: 'capacity', reason: `evicted for ${value}` }, now);
+          applyUnblock(
+            state,
+            { value: victim.value, actor: 'capacity', reason: `evicted for ${value}` },
+            now,
+            'capacity',
+          );
         (result.evicted ??= []).push(victim.value);
         counts[version]--;
       }
       counts[version]++;
       if (!preview) {
         state.entries[value] = { value, version, addedAt: now, manual: source.kind === 'manual', sources: [source] };
+        // A person blocking it again takes back their own earlier unblock of exactly this value.
+        if (source.kind === 'manual' && state.manualUnblocks?.some((u) => u.value === value)) {
+          state.manualUnblocks = state.manualUnblocks.filter((u) => u.value !== value);
+        }
         if (expiresAt !== undefined) state.entries[value].expiresAt = expiresAt;
         // An address unblocked earlier and now blocked again must not be removed by the pending removal.
         state.pendingRemovals = state.pendingRemovals.filter((v) => v !== value);
@@ -213,7 +239,12 @@ export function expireDue(state: BlocklistState, now: string): string[] {
   const expired: string[] = [];
   for (const e of Object.values(state.entries)) {
     if (e.expiresAt !== undefined && e.expiresAt <= now) {
-      applyUnblock(state, { value: e.value, actor: 'expiry', reason: `time to live ended at ${e.expiresAt}` }, now);
+      applyUnblock(
+        state,
+        { value: e.value, actor: 'expiry', reason: `time to live ended at ${e.expiresAt}` },
+        now,
+        'expiry',
+      );
       expired.push(e.value);
     }
   }
@@ -260,8 +291,17 @@ export function why(state: BlocklistState, raw: string): WhyAnswer {
   return { value, blocked: entries.length > 0, entries, removed, foreign, refused };
 }
 
-/** Applies an unblock request in place. Only entries that mail2waf added can be removed. */
-export function applyUnblock(state: BlocklistState, req: UnblockRequest, now: string): UnblockResult {
+/**
+ * Applies an unblock request in place. Only entries that mail2waf added can be removed. `kind` says who asks:
+ * requests from outside (the unblock update and signal) are a person's; a manual unblock is remembered so
+ * that an older advisory cannot undo it (see {@link unblockedLaterRefusal}).
+ */
+export function applyUnblock(
+  state: BlocklistState,
+  req: UnblockRequest,
+  now: string,
+  kind: RemovalKind = 'manual',
+): UnblockResult {
   const result: UnblockResult = { removed: [], notFound: [], refused: [], synced: false };
   const canon = canonicalOrRefusal(String(req.value ?? ''));
   if (isRefusal(canon)) {
@@ -274,6 +314,7 @@ export function applyUnblock(state: BlocklistState, req: UnblockRequest, now: st
     return result;
   }
   delete state.entries[value];
+  if (kind === 'manual') rememberManualUnblock(state, value, req.actor || 'unknown', now);
   if (!state.pendingRemovals.includes(value)) state.pendingRemovals.push(value);
   state.recentlyRemoved.push({ value, removedAt: now, actor: req.actor || 'unknown', reason: req.reason || '' });
   if (state.recentlyRemoved.length > REMOVED_LIMIT)
@@ -283,6 +324,42 @@ export function applyUnblock(state: BlocklistState, req: UnblockRequest, now: st
 }
 
 const REFUSED_LIMIT = 200;
+
+function rememberManualUnblock(state: BlocklistState, value: string, actor: string, at: string): void {
+  const list = (state.manualUnblocks ??= []).filter((u) => u.value !== value);
+  list.push({ value, actor, at });
+  if (list.length > MANUAL_UNBLOCK_LIMIT) list.splice(0, list.length - MANUAL_UNBLOCK_LIMIT);
+  state.manualUnblocks = list;
+}
+
+/**
+ * A refusal when a person unblocked `value` (or a network overlapping it) after the message behind `source`
+ * was written: replaying or re-sending an old advisory must not undo that decision. Only message sources that
+ * carry a parseable `messageDate` are judged; without one nothing changes.
+ */
+export function unblockedLaterRefusal(
+  state: BlocklistState,
+  value: string,
+  source: BlockRequest['candidates'][number]['source'],
+): Refusal | undefined {
+  if (source.kind !== 'message' || !source.messageDate || !state.manualUnblocks?.length) return undefined;
+  const written = Date.parse(source.messageDate);
+  if (Number.isNaN(written)) return undefined;
+  let latest: { value: string; actor: string; at: string } | undefined;
+  for (const u of state.manualUnblocks) {
+    const at = Date.parse(u.at);
+    if (!(at > written) || !overlapsSafely(u.value, value)) continue;
+    if (!latest || at > Date.parse(latest.at)) latest = u;
+  }
+  if (!latest) return undefined;
+  return {
+    value,
+    code: 'unblocked-later',
+    reason:
+      `${latest.value === value ? value : `${latest.value} (overlapping ${value})`} was unblocked by ` +
+      `${latest.actor} at ${latest.at}, after this advisory was written at ${source.messageDate}`,
+  };
+}
 
 function rememberRefusal(state: BlocklistState, entry: RefusedEntry): void {
   const list = (state.recentlyRefused ??= []);
@@ -325,7 +402,7 @@ export function applyPolicy(state: BlocklistState, policy: BlockPolicy, now: str
   for (const entry of Object.values(state.entries)) {
     const refusal = refusalFor(entry.value, policy);
     if (!refusal) continue;
-    applyUnblock(state, { value: entry.value, actor: 'policy', reason: refusal.reason }, now);
+    applyUnblock(state, { value: entry.value, actor: 'policy', reason: refusal.reason }, now, 'policy');
     removed.push(refusal);
   }
   return removed;

@@ -12,7 +12,15 @@ import type { BlocklistEntry, BlocklistState, Source } from '../shared/types';
 
 const FORMAT = 1;
 
-type PackedSource = [kind: 0 | 1, ref: string, subject: string | null, from: string | null, at: number];
+/** messageDate (ISO) is appended only when present: packs written before it existed read the same. */
+type PackedSource = [
+  kind: 0 | 1,
+  ref: string,
+  subject: string | null,
+  from: string | null,
+  at: number,
+  messageDate?: string,
+];
 /** [value, addedAt s, expiresAt s or 0, [[source index, detail or null], ...], extra sightings not kept] */
 type PackedEntry = [string, number, number, [number, string | null][], number?];
 
@@ -62,11 +70,13 @@ export function packState(state: BlocklistState): string {
   const sources: PackedSource[] = [];
   const index = new Map<string, number>();
   const sourceIndex = (s: Source): number => {
-    const key = `${s.kind}\u0000${s.ref}\u0000${s.subject ?? ''}\u0000${s.from ?? ''}`;
+    const key = `${s.kind}\u0000${s.ref}\u0000${s.subject ?? ''}\u0000${s.from ?? ''}\u0000${s.messageDate ?? ''}`;
     let i = index.get(key);
     if (i === undefined) {
       i = sources.length;
-      sources.push([s.kind === 'manual' ? 1 : 0, s.ref, s.subject ?? null, s.from ?? null, toSec(s.at)]);
+      const packed: PackedSource = [s.kind === 'manual' ? 1 : 0, s.ref, s.subject ?? null, s.from ?? null, toSec(s.at)];
+      if (s.messageDate !== undefined) packed.push(s.messageDate);
+      sources.push(packed);
       index.set(key, i);
     }
     return i;
@@ -92,7 +102,7 @@ export function unpackState(text: string): BlocklistState {
   const entries: Record<string, BlocklistEntry> = {};
   for (const [value, added, expires, refs, more] of packed.e) {
     const sources: Source[] = refs.map(([i, detail]) => {
-      const [kind, ref, subject, from, at] = packed.s[i]!;
+      const [kind, ref, subject, from, at, messageDate] = packed.s[i]!;
       return {
         kind: kind === 1 ? 'manual' : 'message',
         ref,
@@ -100,6 +110,7 @@ export function unpackState(text: string): BlocklistState {
         ...(from !== null ? { from } : {}),
         ...(detail !== null ? { detail } : {}),
         at: toIso(at),
+        ...(messageDate !== undefined ? { messageDate } : {}),
       };
     });
     const entry: BlocklistEntry = {

@@ -32,6 +32,11 @@ export interface Source {
   detail?: string;
   /** ISO time at which mail2waf recorded it. */
   at: string;
+  /**
+   * ISO time the message says it was written (its verified DKIM signature time, else its Date header). A manual
+   * unblock newer than this is never undone by this source: an old advisory replayed cannot re-block it.
+   */
+  messageDate?: string;
 }
 
 export interface BlockCandidate {
@@ -196,6 +201,14 @@ export interface RemovedEntry {
   reason: string;
 }
 
+/** A person's unblock of a value (the unblock update or signal), kept apart from expiry and policy removals. */
+export interface ManualUnblock {
+  value: string;
+  actor: string;
+  /** ISO time of the unblock. */
+  at: string;
+}
+
 /** Everything a blocklist workflow carries into its next run. */
 export interface BlocklistState {
   entries: Record<string, BlocklistEntry>;
@@ -208,6 +221,11 @@ export interface BlocklistState {
   written?: { v4: string[]; v6: string[] };
   /** Recent refusals (bounded), so that `why` can say why an address was not blocked. */
   recentlyRefused?: RefusedEntry[];
+  /**
+   * Manual unblocks (bounded, newest last; one per value): an advisory written before one of them cannot
+   * re-block that value ('unblocked-later'). Absent in blocklists started before it existed.
+   */
+  manualUnblocks?: ManualUnblock[];
   /** Expired entries not yet reported by a sweep. */
   expiredUnreported?: string[];
   /** Request ids already answered (bounded), so that a retried update does not apply twice (within a run). */

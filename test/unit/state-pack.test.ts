@@ -69,3 +69,12 @@ test('sources per entry are bounded; further sightings are counted', () => {
   expect(s.entries['185.220.101.1']?.sources).toHaveLength(MAX_SOURCES_PER_ENTRY);
   expect(s.entries['185.220.101.1']?.moreSightings).toBe(5);
 });
+
+test('a source keeps its messageDate across packing; packs from before it existed read the same', () => {
+  const s = state(3, 0);
+  s.entries['185.0.0.1']!.sources[0]!.messageDate = '2026-10-30T08:00:00.000Z';
+  const back = unpackState(packState(s));
+  expect(back.entries).toEqual(s.entries);
+  expect(back.entries['185.0.0.1']!.sources[0]!.messageDate).toBe('2026-10-30T08:00:00.000Z');
+  expect(back.entries['185.0.0.2']!.sources[0]).not.toHaveProperty('messageDate');
+});
