@@ -7,7 +7,8 @@ import { createContext } from './cli/context';
 import { registerExtract } from './cli/extract';
 import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
 import { registerSchedule } from './cli/schedule';
-import { registerApproval, registerSweep } from './cli/sweep';
+import { registerApproval } from './cli/approvals';
+import { registerSweep } from './cli/sweep';
 
 export async function runCli(
   argv: string[],

@@ -6,7 +6,7 @@ import { WAFV2Client, ListIPSetsCommand } from '@aws-sdk/client-wafv2';
 import { Client } from '@temporalio/client';
 import { Runtime, Worker, DefaultLogger, type LogLevel } from '@temporalio/worker';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { createActivities } from './activities';
+import { createActivities, type Activities } from './activities';
 import { createResolver } from './activities/authenticate';
 import { imapClient } from './activities/imap';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config';
@@ -52,6 +52,8 @@ export interface CreateWorkerOptions {
   skipPreflight?: boolean;
   /** A prebuilt bundle (tests build it once per file); by default the workflows are bundled at start. */
   workflowBundle?: { code: string };
+  /** Tests only: wraps the activities (to make one fail on purpose, as a poison message would). */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptions = {}) {
@@ -107,7 +109,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
-    activities,
+    activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
   });
   return { worker, connection: native.connection, temporal };
 }

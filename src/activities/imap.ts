@@ -3,12 +3,13 @@
  * Each call opens its own short connection: activities may run on any worker after a crash, and a long-lived
  * shared connection would be one more thing to recover.
  */
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ImapFlow } from 'imapflow';
 import { extractFromMessage } from '../extraction/message';
 import { createTrustGate, type AuthenticateDeps } from './authenticate';
 import { ErrorTypes } from '../shared/constants';
+import { capNotes, capOptional, capString, PayloadLimits } from '../shared/limits';
 import type { MessageAnalysis, MessageRef } from '../shared/types';
 
 export interface ImapSettings {
@@ -29,7 +30,44 @@ export interface ImapDeps extends AuthenticateDeps {
 
 /** A message with more addresses than this is truncated (with a note) to keep workflow payloads small. */
 export const MAX_INDICATORS_PER_MESSAGE = 5000;
-const MAX_WHERE_PER_INDICATOR = 3;
+
+/** An ISO time from a Date header or a signature time, or undefined when it is not a date. */
+function isoDate(value: string | Date | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const t = new Date(value).getTime();
+  return Number.isFinite(t) ? new Date(t).toISOString() : undefined;
+}
+
+/**
+ * Every string that came from the mail, cut where it enters the workflow payload: an outsider controls the
+ * subject, the sender, attachment names (in `where`) and what notes quote, and a 10 KB message could otherwise
+ * produce a result over Temporal's 2 MB payload limit.
+ */
+export function capAnalysis(a: MessageAnalysis): MessageAnalysis {
+  const out: MessageAnalysis = {
+    ...a,
+    indicators: a.indicators.map((i, n) => ({
+      value: i.value,
+      version: i.version,
+      where:
+        n < PayloadLimits.indicatorsWithPlaces
+          ? i.where.slice(0, PayloadLimits.wherePerIndicator).map((w) => capString(w, PayloadLimits.where))
+          : [],
+    })),
+    notes: capNotes(a.notes),
+  };
+  for (const [key, max] of [
+    ['messageId', PayloadLimits.messageId],
+    ['from', PayloadLimits.from],
+    ['subject', PayloadLimits.subject],
+    ['reason', PayloadLimits.reason],
+  ] as const) {
+    const v = capOptional(out[key], max);
+    if (v === undefined) delete out[key];
+    else out[key] = v;
+  }
+  return out;
+}
 
 export interface ListPendingInput {
   mailbox: string;
@@ -41,6 +79,16 @@ export interface ListPendingResult {
   uids: number[];
   /** Messages in the mailbox beyond the limit, left for the next sweep. */
   remaining: number;
+}
+
+/** IMAP keyword of a message that waits in the inbox for its approval workflow. */
+export const HELD_KEYWORD = 'mail2waf-held';
+
+export interface MarkHeldInput {
+  mailbox: string;
+  uidValidity: string;
+  uids: number[];
+  approvalId: string;
 }
 
 export interface MoveInput {
@@ -130,7 +178,8 @@ export function createImapActivities(deps: ImapDeps) {
 
   async function listPending(input: ListPendingInput): Promise<ListPendingResult> {
     return withMailbox(settings, input.mailbox, async (client, uidValidity) => {
-      const found = await client.search({ all: true }, { uid: true });
+      // Held messages wait in the inbox for their approval workflow; sweeps leave them alone.
+      const found = await client.search({ unKeyword: HELD_KEYWORD }, { uid: true });
       const uids = (found || []).sort((a, b) => a - b);
       return { uidValidity, uids: uids.slice(0, input.limit), remaining: Math.max(0, uids.length - input.limit) };
     });
@@ -162,14 +211,24 @@ export function createImapActivities(deps: ImapDeps) {
         notes: [],
       };
     }
+    try {
+      return capAnalysis(await analyzeSource(ref, raw.source));
+    } catch (err) {
+      // Classified failures (a temporary DNS error, cancellation) keep their type; anything else is this
+      // message's fault: retried a few times, then the sweep quarantines it as analysis-failed.
+      if (err instanceof ApplicationFailure || Context.current().cancellationSignal.aborted) throw err;
+      const e = err as Error;
+      throw ApplicationFailure.retryable(
+        `analysing uid ${ref.uid} failed: ${capString(`${e.name}: ${e.message}`, 500)}`,
+        ErrorTypes.AnalysisError,
+      );
+    }
+  }
 
-    const extraction = await extractFromMessage(raw.source, { maxMessageBytes: deps.maxMessageBytes });
+  async function analyzeSource(ref: MessageRef, source: Buffer): Promise<MessageAnalysis> {
+    const extraction = await extractFromMessage(source, { maxMessageBytes: deps.maxMessageBytes });
     const notes = [...extraction.notes];
-    let indicators = extraction.indicators.map((i) => ({
-      value: i.value,
-      version: i.version,
-      where: i.where.slice(0, MAX_WHERE_PER_INDICATOR),
-    }));
+    let indicators = extraction.indicators.map((i) => ({ value: i.value, version: i.version, where: i.where }));
     if (indicators.length > MAX_INDICATORS_PER_MESSAGE) {
       notes.push(`${indicators.length} addresses found; only the first ${MAX_INDICATORS_PER_MESSAGE} were taken`);
       indicators = indicators.slice(0, MAX_INDICATORS_PER_MESSAGE);
@@ -179,7 +238,7 @@ export function createImapActivities(deps: ImapDeps) {
       messageId: extraction.messageId,
       from: extraction.from,
       subject: extraction.subject,
-      date: extraction.date,
+      date: isoDate(extraction.date),
     };
     if (!extraction.ok) {
       // Not readable as MIME: quarantined for that, before any question of trust.
@@ -196,7 +255,9 @@ export function createImapActivities(deps: ImapDeps) {
 
     // The trust gate: only a trusted, authenticated sender may block. Untrusted mail keeps its indicators (a
     // person may approve them) but is quarantined; a temporary DNS failure throws and the activity is retried.
-    const { decision } = await checkTrust(raw.source);
+    const check = await checkTrust(source);
+    const { decision } = check;
+    const date = isoDate((check as { messageDate?: string }).messageDate) ?? header.date;
     log.info('analysed message', {
       uid: ref.uid,
       ok: true,
@@ -205,9 +266,17 @@ export function createImapActivities(deps: ImapDeps) {
       trustCode: decision.code,
     });
     if (!decision.trusted) {
-      return { ...header, status: 'quarantine', reasonCode: decision.code, reason: decision.reason, indicators, notes };
+      return {
+        ...header,
+        date,
+        status: 'quarantine',
+        reasonCode: decision.code,
+        reason: decision.reason,
+        indicators,
+        notes,
+      };
     }
-    return { ...header, status: 'ok', indicators, notes: [...notes, `${decision.code}: ${decision.reason}`] };
+    return { ...header, date, status: 'ok', indicators, notes: [...notes, `${decision.code}: ${decision.reason}`] };
   }
 
   /** Idempotent: a UID that is no longer in the mailbox (already moved) is simply not found again. */
@@ -221,6 +290,8 @@ export function createImapActivities(deps: ImapDeps) {
         if (group.length === 0) continue;
         const destination = to === 'processed' ? deps.processedMailbox : deps.quarantineMailbox;
         await client.mailboxCreate(destination).catch(() => undefined); // exists already, most of the time
+        // A held message that is now decided is no longer held.
+        await client.messageFlagsRemove(group.map((m) => m.uid).join(','), [HELD_KEYWORD], { uid: true });
         for (const m of group) {
           // The reason travels with the message as a keyword, so a person browsing Quarantine sees it.
           if (m.reasonCode) {
@@ -235,5 +306,16 @@ export function createImapActivities(deps: ImapDeps) {
     });
   }
 
-  return { listPending, analyzeMessage, moveMessages };
+  /** Idempotent: adding a keyword twice changes nothing. Later sweeps skip the message (see listPending). */
+  async function markHeld(input: MarkHeldInput): Promise<{ marked: number }> {
+    return withMailbox(settings, input.mailbox, async (client, uidValidity) => {
+      checkUidValidity(input, uidValidity);
+      if (input.uids.length === 0) return { marked: 0 };
+      await client.messageFlagsAdd(input.uids.join(','), [HELD_KEYWORD], { uid: true });
+      log.info('message held for approval', { uids: input.uids, approvalId: input.approvalId });
+      return { marked: input.uids.length };
+    });
+  }
+
+  return { listPending, analyzeMessage, moveMessages, markHeld };
 }

@@ -4,7 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Transporter } from 'nodemailer';
 import { renderApprovalRequest, renderReport } from '../report/render';
 import { ErrorTypes } from '../shared/constants';
-import type { ApprovalState, BlockResult, SweepResult } from '../shared/types';
+import { renderHeldApproval } from '../report/approval';
+import type { ApprovalState, ApprovalSummary, BlockResult, SweepResult } from '../shared/types';
 
 export interface ReportDeps {
   mailer: Transporter;
@@ -75,5 +76,12 @@ export function createReportActivities(deps: ReportDeps) {
     return send({ subject, text, messageId, headers: { 'X-Mail2waf-Approval-For': input.sweepId } });
   }
 
-  return { sendReport, sendApprovalRequest };
+  /** The approval request of one held message, with per-address provenance; idempotent like the report. */
+  async function sendHeldApproval(input: { approvalId: string; runId: string; summary: ApprovalSummary }) {
+    const { subject, text } = renderHeldApproval(input.summary);
+    const messageId = reportMessageId(input.approvalId, input.runId).replace('<', '<approval.');
+    return send({ subject, text, messageId, headers: { 'X-Mail2waf-Approval-For': input.approvalId } });
+  }
+
+  return { sendReport, sendApprovalRequest, sendHeldApproval };
 }

@@ -1,11 +1,9 @@
 /** `mail2waf run`: start one sweep now, optionally wait for its result. */
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
-import { approvalQuery, approveSignal, rejectSignal } from '../shared/messages';
-import type { ApprovalState, SweepInput, SweepResult } from '../shared/types';
+import type { SweepInput, SweepResult } from '../shared/types';
 import type { CliContext } from './context';
-import { UserError, type Printer } from './output';
+import type { Printer } from './output';
 
 export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: string }): SweepInput {
   const c = ctx.config();
@@ -62,48 +60,4 @@ export function registerSweep(program: Command, ctx: CliContext, printer: () => 
       const result = (await handle.result()) as SweepResult;
       printer().result(result, formatSweep);
     });
-}
-
-function formatApproval(s: ApprovalState & { run: string }): string {
-  if (s.status === 'not-needed') return `sweep ${s.run} is not waiting for approval`;
-  return [
-    `sweep ${s.run}: ${s.status}${s.decidedBy ? ` by ${s.decidedBy}` : ''}${s.decisionReason ? ` (${s.decisionReason})` : ''}`,
-    `  held because ${s.heldBecause?.code}: ${s.heldBecause?.reason}`,
-    s.status === 'waiting' ? `  no answer by ${s.deadline} means reject` : '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-}
-
-export function registerApproval(program: Command, ctx: CliContext, printer: () => Printer) {
-  for (const verb of ['approve', 'reject'] as const) {
-    program
-      .command(`${verb} <run>`)
-      .description(`${verb} a sweep held by its guardrails (<run> is the sweep's workflow id)`)
-      .option('--reason <text>', 'why (kept in the workflow history and the report)')
-      .action(async (run: string, opts: { reason?: string }) => {
-        const client = await ctx.client();
-        const handle = client.workflow.getHandle(run);
-        const before = await handle.query(approvalQuery).catch((err) => {
-          if (err instanceof WorkflowNotFoundError)
-            throw new UserError(`no sweep "${run}" — copy its id from the approval e-mail`);
-          throw err;
-        });
-        if (before.status !== 'waiting') {
-          printer().result({ ...before, run }, formatApproval, true);
-          return;
-        }
-        await handle.signal(verb === 'approve' ? approveSignal : rejectSignal, {
-          actor: ctx.actor(),
-          reason: opts.reason,
-        });
-        // Signals do not answer; read the decision back so the operator sees it took effect.
-        let after = before;
-        for (let i = 0; i < 50 && after.status === 'waiting'; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-          after = await handle.query(approvalQuery);
-        }
-        printer().result({ ...after, run }, formatApproval, after.status === 'waiting');
-      });
-  }
 }

@@ -24,4 +24,6 @@ export const ErrorTypes = {
   WafAccessDenied: 'WafAccessDenied',
   WafLockConflict: 'WafLockConflict',
   SmtpRejected: 'SmtpRejected',
+  /** Analysing one message threw (retryable; after the last attempt the sweep quarantines it as analysis-failed). */
+  AnalysisError: 'AnalysisError',
 } as const;

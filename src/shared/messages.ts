@@ -4,8 +4,10 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  ApprovalAnswer,
   ApprovalDecision,
   ApprovalState,
+  ApprovalSummary,
   BlockPolicy,
   ConfigureResult,
   SyncAnswer,
@@ -29,10 +31,17 @@ export const statusQuery = defineQuery<BlocklistStatus>('status');
 /** Replaces the blocklist's safety policy (sent by the worker at start); unblocks entries it now forbids. */
 export const configureUpdate = defineUpdate<ConfigureResult, [BlockPolicy]>('configure');
 
-// A sweep held by its guardrails waits for one of these (CLI `approve` / `reject`, or the Web UI).
+// An approval workflow (a held message) waits for one of these: the Signals from the Web UI's "Send a Signal"
+// form, the Updates from `mail2waf approve|reject`, which answer at once (accepted, or why not). Signal and
+// Update handlers live in separate registries, so they share the wire names. Sweeps of older builds that are
+// still held answer the Signals and the query too.
 export const approveSignal = defineSignal<[ApprovalDecision]>('approve');
 export const rejectSignal = defineSignal<[ApprovalDecision]>('reject');
+export const approveUpdate = defineUpdate<ApprovalAnswer, [ApprovalDecision]>('approve');
+export const rejectUpdate = defineUpdate<ApprovalAnswer, [ApprovalDecision]>('reject');
 export const approvalQuery = defineQuery<ApprovalState>('approval');
+/** What a held approval would block, from which message and sender, and until when. */
+export const approvalSummaryQuery = defineQuery<ApprovalSummary>('summary');
 export const whyQuery = defineQuery<WhyAnswer, [string]>('why');
 /** Forces a read-compare-write round now (drift repair); answers with what it found. */
 export const syncUpdate = defineUpdate<SyncAnswer, []>('sync');

@@ -304,6 +304,8 @@ export interface SweepResult {
   notBlocked?: string[];
   reportMessageId?: string;
   reportSentTo?: string;
+  /** Approval workflows this sweep started for held messages (they wait on their own; the sweep does not). */
+  held?: { approvalId: string; kind: ApprovalInput['kind']; uids: number[]; reason: string }[];
 }
 
 /** Answer of the `configure` update: entries taken out because the new policy forbids them. */
@@ -336,4 +338,61 @@ export interface WhyAnswer {
 export interface SyncAnswer {
   report?: SyncReport;
   error?: string;
+}
+
+/** One message held for a person's decision, with its addresses and where each was found (all capped). */
+export interface HeldMessage {
+  ref: MessageRef;
+  messageId?: string;
+  from?: string;
+  subject?: string;
+  /** ISO time the message was written (Date header), carried into Source.messageDate. */
+  date?: string;
+  /** Why it is held: the trust gate's code and sentence (or the run's guardrail). */
+  reasonCode?: string;
+  reason?: string;
+  indicators: { value: string; where: string[] }[];
+}
+
+/** Input of an approval workflow: one held message (outside the trust gate) or a batch (a run over its guardrails). */
+export interface ApprovalInput {
+  /** The sweep that found the messages (for links and the report). */
+  sweepId: string;
+  kind: 'held-message' | 'guardrails';
+  heldBecause: { code: string; reason: string };
+  messages: HeldMessage[];
+  targets: TargetRef[];
+  timeoutMs: number;
+  sourceTtls?: { match: string; ttlMs: number | null }[];
+}
+
+/** What an approval workflow did. */
+export interface ApprovalResult {
+  approvalId: string;
+  approval: ApprovalState;
+  /** Per target, what the approved blocks did (absent when nothing was approved). */
+  blocks?: Record<string, BlockResult>;
+  messages: SweepMessageOutcome[];
+  reportMessageId?: string;
+}
+
+/** Answer of the approve / reject Updates (the validator refuses when there is nothing to decide). */
+export interface ApprovalAnswer {
+  approvalId: string;
+  status: ApprovalStatus;
+  decidedBy?: string;
+}
+
+/** One held run, as `mail2waf approvals` lists it: what would be blocked, from which message, until when. */
+export interface ApprovalSummary {
+  approvalId: string;
+  kind: ApprovalInput['kind'];
+  sweepId: string;
+  heldBecause: { code: string; reason: string };
+  deadline?: string;
+  status: ApprovalStatus;
+  /** Per address: the message it came from (sender, subject, Message-ID) and where in it. */
+  addresses: { value: string; from?: string; subject?: string; messageId?: string; where: string[] }[];
+  /** Preview of the first target: new, already blocked, refused. */
+  preview?: BlockResult;
 }

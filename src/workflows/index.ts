@@ -1,3 +1,4 @@
 /** Workflow bundle entry: every workflow the worker runs is exported here. */
+export { approvalWorkflow } from './approval';
 export { blocklistWorkflow } from './blocklist';
 export { mailboxSweepWorkflow } from './sweep';

@@ -1,7 +1,7 @@
 /** An in-process mail2waf worker on the real stack, with the workflow bundle built once per test file. */
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
-import { createWorker } from '../../src/worker';
+import { createWorker, type CreateWorkerOptions } from '../../src/worker';
 import { connectClient } from '../../src/temporal-connection';
 import type { TestSetup } from './stack';
 
@@ -21,8 +21,11 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(setup: TestSetup): Promise<RunningWorker> {
-  const { worker, connection } = await createWorker(setup.config, { workflowBundle: await workflowBundle() });
+export async function startWorker(
+  setup: TestSetup,
+  opts: Pick<CreateWorkerOptions, 'wrapActivities'> = {},
+): Promise<RunningWorker> {
+  const { worker, connection } = await createWorker(setup.config, { ...opts, workflowBundle: await workflowBundle() });
   const running = worker.run();
   const client = await connectClient();
   return {

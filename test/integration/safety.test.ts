@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { submitPolicy } from '../../src/blocklist-client';
-import { runCli } from '../../src/client';
 import { cliJson } from '../helpers/cli';
 import { blocklistWorkflowId } from '../../src/shared/constants';
-import { approvalQuery, approveSignal, listQuery, rejectSignal } from '../../src/shared/messages';
+import { approvalQuery, approveUpdate, listQuery, rejectSignal } from '../../src/shared/messages';
+import type { approvalWorkflow } from '../../src/workflows/approval';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
 import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
 import {
@@ -137,6 +137,14 @@ test('the same checks hold for mail2waf block', async () => {
   });
 });
 
+/** The approval workflow a sweep started for one of its messages. */
+function approvalOf(result: SweepResult, messageId: string) {
+  const uid = result.messages.find((m) => m.messageId === messageId)?.uid;
+  const held = result.held?.find((h) => uid !== undefined && h.uids.includes(uid));
+  if (!held) throw new Error(`${messageId} was not held by ${result.sweepId}`);
+  return w.client.workflow.getHandle<typeof approvalWorkflow>(held.approvalId);
+}
+
 test('a run over the guardrails is held, mailed for approval, and rejected when nobody answers', async () => {
   const many = Array.from({ length: 5000 }, (_, i) => `45.${140 + Math.floor(i / 250)}.${i % 250}.${1 + (i % 7)}`);
   await appendMessage(
@@ -149,32 +157,36 @@ test('a run over the guardrails is held, mailed for approval, and rejected when 
     }),
   );
   const token = (await ipSet(setup, 'v4')).lockToken;
-  const handle = await startSweep();
-  await waitFor('the run to be held', async () => (await handle.query(approvalQuery)).status === 'waiting');
-  await waitFor('the approval e-mail', async () => (await approvalMails(handle.workflowId)) === 1);
+  // The sweep itself does not wait: it hands the message to an approval workflow and finishes.
+  const result: SweepResult = await (await startSweep()).result();
+  expect(result.messages[0]).toMatchObject({ status: 'held', reasonCode: 'guardrails' });
+  expect(result.block).toBeUndefined();
+  const approval = approvalOf(result, '<huge@cert.example>');
+  expect(await approval.query(approvalQuery)).toMatchObject({ status: 'waiting', heldBecause: { code: 'over-count' } });
+  await waitFor('the approval e-mail', async () => (await approvalMails(approval.workflowId)) === 1);
 
-  const result: SweepResult = await handle.result();
-  expect(result.approval).toMatchObject({ status: 'timed-out', heldBecause: { code: 'over-count' } });
-  expect(result.block?.added).toEqual([]);
-  expect(result.notBlocked).toHaveLength(200);
+  const decided = await approval.result();
+  expect(decided.approval).toMatchObject({ status: 'timed-out', heldBecause: { code: 'over-count' } });
+  expect(decided.blocks).toEqual({});
   expect((await ipSet(setup, 'v4')).lockToken).toBe(token);
   const q = await mailboxContents(setup, setup.config.quarantineMailbox);
   expect(q.find((m) => m.messageId === '<huge@cert.example>')?.keywords).toContain('mail2waf-approval-timeout');
 });
 
-test('a held run is approved from the CLI, or rejected by Signal', async () => {
+test('a held message is approved from the CLI at once, or rejected by Signal; a late answer is refused', async () => {
   const four = ['185.220.108.1', '185.220.108.2', '185.220.108.3', '185.220.108.4'];
-  await appendMessage(setup, await buildAdvisory({ subject: 'Four', text: four.join('\n') }));
-  const approved = await startSweep();
-  await waitFor('the run to be held', async () => (await approved.query(approvalQuery)).status === 'waiting');
+  await appendMessage(setup, await buildAdvisory({ subject: 'Four', text: four.join('\n'), messageId: '<four@x>' }));
+  const r1: SweepResult = await (await startSweep()).result();
+  const approved = approvalOf(r1, '<four@x>');
   const { code, doc } = await cliJson(['approve', approved.workflowId, '--reason', 'known campaign'], {
     ...setup.env,
     MAIL2WAF_ACTOR: 'alice',
   });
   expect(code).toBe(0);
-  expect(doc.result).toMatchObject({ status: 'approved', decidedBy: 'alice' });
-  const r1: SweepResult = await approved.result();
-  expect(r1.block?.added.sort()).toEqual(four);
+  expect(doc.result).toMatchObject({ approvalId: approved.workflowId, status: 'approved', decidedBy: 'alice' });
+  const a1 = await approved.result();
+  expect(a1.blocks?.[setup.config.target.name]?.added.sort()).toEqual(four);
+  expect(a1.messages[0]).toMatchObject({ status: 'processed' });
   // In WAF as their minimal cover.
   expect((await ipSet(setup, 'v4')).addresses).toEqual(
     expect.arrayContaining(['185.220.108.1/32', '185.220.108.2/31', '185.220.108.4/32']),
@@ -182,21 +194,21 @@ test('a held run is approved from the CLI, or rejected by Signal', async () => {
 
   const five = ['185.220.109.1', '185.220.109.2', '185.220.109.3', '185.220.109.4', '185.220.109.5'];
   await appendMessage(setup, await buildAdvisory({ subject: 'Five', text: five.join('\n'), messageId: '<five@x>' }));
-  const rejected = await startSweep();
-  await waitFor('the run to be held', async () => (await rejected.query(approvalQuery)).status === 'waiting');
+  const r2: SweepResult = await (await startSweep()).result();
+  const rejected = approvalOf(r2, '<five@x>');
   await rejected.signal(rejectSignal, { actor: 'web-ui', reason: 'looks like our CDN' });
-  const r2: SweepResult = await rejected.result();
-  expect(r2.approval).toMatchObject({ status: 'rejected', decidedBy: 'web-ui', decisionReason: 'looks like our CDN' });
-  expect(r2.messages[0]).toMatchObject({ status: 'quarantined', reasonCode: 'approval-rejected' });
+  const a2 = await rejected.result();
+  expect(a2.approval).toMatchObject({ status: 'rejected', decidedBy: 'web-ui', decisionReason: 'looks like our CDN' });
+  expect(a2.messages[0]).toMatchObject({ status: 'quarantined', reasonCode: 'approval-rejected' });
   expect((await ipSet(setup, 'v4')).addresses.some((a) => a.startsWith('185.220.109.'))).toBe(false);
 
-  // Approving a run that is not waiting is refused with exit 1.
-  const late = await runCli(['approve', rejected.workflowId], {
-    out: () => undefined,
-    err: () => undefined,
-    env: setup.env,
-  });
-  expect(late).toBe(1);
+  // Answering an approval that is decided is refused with exit 1, and says so.
+  const late = await cliJson(['approve', rejected.workflowId], setup.env);
+  expect(late.code).toBe(1);
+  expect(late.doc.result).toMatchObject({ status: 'rejected', note: 'already decided' });
+  const unknown = await cliJson(['approve', 'mail2waf-approval-nope'], setup.env);
+  expect(unknown.code).toBe(1);
+  expect(unknown.doc.error.message).toMatch(/no approval "mail2waf-approval-nope"/);
 });
 
 test('a dry run reports what would happen and touches neither WAF nor the mailbox', async () => {
@@ -244,32 +256,43 @@ function reportedPhish(messageId: string, address: string) {
   });
 }
 
-test('a reported phish is held for approval: approved it blocks, rejected only it is quarantined', async () => {
+test('a reported phish waits on its own: the trusted advisory of the same sweep blocks at once', async () => {
   expect(setup.config.holdForApproval).toEqual(['reported-phish']);
   await appendMessage(setup, await reportedPhish('<phish-1@x>', '45.9.148.18'));
-  const approved = await startSweep();
-  await waitFor('the run to be held', async () => (await approved.query(approvalQuery)).status === 'waiting');
-  expect((await approved.query(approvalQuery)).heldBecause?.code).toBe('needs-approval');
-  await approved.signal(approveSignal, { actor: 'soc-lead', reason: 'confirmed phishing site' });
-  const r1: SweepResult = await approved.result();
-  expect(r1.block?.added).toEqual(['45.9.148.18']);
-  expect(r1.messages[0]).toMatchObject({ status: 'processed' });
-  expect((await ipSet(setup, 'v4')).addresses).toContain('45.9.148.18/32');
-
-  // Rejected: the phish's address stays out, but a trusted advisory in the same sweep still blocks.
-  await appendMessage(setup, await reportedPhish('<phish-2@x>', '45.9.148.19'));
   await appendMessage(
     setup,
     await buildAdvisory({ subject: 'Trusted', text: 'C2 at 185.220.117.1', messageId: '<ok@x>' }),
   );
-  const rejected = await startSweep();
-  await waitFor('the run to be held', async () => (await rejected.query(approvalQuery)).status === 'waiting');
-  await rejected.signal(rejectSignal, { actor: 'soc-lead', reason: 'internal test page' });
-  const r2: SweepResult = await rejected.result();
-  expect(r2.block?.added).toEqual(['185.220.117.1']);
-  expect(r2.notBlocked).toEqual(['45.9.148.19']);
-  const byId = Object.fromEntries(r2.messages.map((m) => [m.messageId, m]));
-  expect(byId['<phish-2@x>']).toMatchObject({ status: 'quarantined', reasonCode: 'approval-rejected' });
+  const r1: SweepResult = await (await startSweep()).result();
+  const byId = Object.fromEntries(r1.messages.map((m) => [m.messageId, m]));
   expect(byId['<ok@x>']).toMatchObject({ status: 'processed' });
-  expect((await ipSet(setup, 'v4')).addresses).not.toContain('45.9.148.19/32');
+  expect(byId['<phish-1@x>']).toMatchObject({ status: 'held', reasonCode: 'reported-phish' });
+  expect(r1.block?.added).toEqual(['185.220.117.1']);
+  expect((await ipSet(setup, 'v4')).addresses).toContain('185.220.117.1/32');
+  expect((await ipSet(setup, 'v4')).addresses).not.toContain('45.9.148.18/32');
+
+  // The held message stays in the inbox, marked, and the next sweep leaves it alone.
+  const inbox = await mailboxContents(setup, setup.config.mailbox);
+  expect(inbox.map((m) => m.messageId)).toEqual(['<phish-1@x>']);
+  expect(inbox[0]?.keywords).toContain('mail2waf-held');
+  const r2: SweepResult = await (await startSweep()).result();
+  expect(r2.messages).toEqual([]);
+
+  // `approvals` says per address which message and sender it came from.
+  const listed = await cliJson(['approvals'], setup.env);
+  const mine = listed.doc.result.find((s: { approvalId: string }) => s.approvalId === r1.held![0]!.approvalId);
+  expect(mine).toMatchObject({ kind: 'held-message', heldBecause: { code: 'reported-phish' } });
+  expect(mine.addresses).toEqual([
+    expect.objectContaining({ value: '45.9.148.18', from: 'alice@mail2waf.test', messageId: '<phish-1@x>' }),
+  ]);
+  expect(mine.addresses[0].where.join(' ')).toMatch(/phish\.eml/);
+
+  const approval = approvalOf(r1, '<phish-1@x>');
+  await approval.executeUpdate(approveUpdate, { args: [{ actor: 'soc-lead', reason: 'confirmed phishing site' }] });
+  const decided = await approval.result();
+  expect(decided.messages[0]).toMatchObject({ status: 'processed' });
+  expect((await ipSet(setup, 'v4')).addresses).toContain('45.9.148.18/32');
+  const processed = await mailboxContents(setup, setup.config.processedMailbox);
+  expect(processed.map((m) => m.messageId)).toContain('<phish-1@x>');
+  expect(await mailboxContents(setup, setup.config.mailbox)).toEqual([]);
 });

@@ -1,0 +1,84 @@
+/**
+ * One held message waits here for a person, on its own: the sweep that found it has finished, trusted
+ * advisories of the same sweep are blocked already, and later sweeps run (they skip the message, which stays
+ * in the inbox marked held). Approved, its addresses block and it goes to Processed; rejected or unanswered by
+ * the deadline, it goes to Quarantine and nothing of it is blocked.
+ */
+import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { approvalOutcomes, approvalSummaryOf, candidatesOf, movesOf } from '../policy/sweep-plan';
+import {
+  approvalQuery,
+  approvalSummaryQuery,
+  approveSignal,
+  approveUpdate,
+  rejectSignal,
+  rejectUpdate,
+} from '../shared/messages';
+import type {
+  ApprovalAnswer,
+  ApprovalDecision,
+  ApprovalInput,
+  ApprovalResult,
+  ApprovalState,
+  BlockResult,
+} from '../shared/types';
+import { submitBlocks } from './submit-blocks';
+
+const io = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
+});
+
+export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalResult> {
+  const { workflowId: approvalId, runId } = workflowInfo();
+  const approval: ApprovalState = {
+    status: 'waiting',
+    heldBecause: input.heldBecause,
+    deadline: new Date(Date.now() + input.timeoutMs).toISOString(),
+  };
+  const seen: { preview?: BlockResult } = {}; // what the summary query shows once the preview is in
+  // Registered before the first await, so an early answer is never lost. The first answer wins.
+  const decide =
+    (status: 'approved' | 'rejected') =>
+    (d: ApprovalDecision): ApprovalAnswer => {
+      if (approval.status === 'waiting') {
+        Object.assign(approval, { status, decidedBy: d?.actor || 'unknown', decisionReason: d?.reason });
+      }
+      return { approvalId, status: approval.status, decidedBy: approval.decidedBy };
+    };
+  const validator = (_d: ApprovalDecision) => {
+    if (approval.status !== 'waiting') {
+      throw ApplicationFailure.nonRetryable(
+        `${approvalId} is not waiting: it was ${approval.status}${approval.decidedBy ? ` by ${approval.decidedBy}` : ''}`,
+        'NotWaiting',
+      );
+    }
+  };
+  setHandler(approveSignal, (d) => void decide('approved')(d));
+  setHandler(rejectSignal, (d) => void decide('rejected')(d));
+  setHandler(approveUpdate, decide('approved'), { validator });
+  setHandler(rejectUpdate, decide('rejected'), { validator });
+  setHandler(approvalQuery, () => approval);
+  setHandler(approvalSummaryQuery, () => approvalSummaryOf(input, approvalId, approval, seen.preview));
+
+  const candidates = candidatesOf(input.messages, new Date().toISOString(), input.sourceTtls);
+  const first = input.targets[0]!.name;
+  const preview = (await submitBlocks(input.targets, candidates, `${approvalId}:${runId}:preview:`, true))[first]!;
+  seen.preview = preview;
+  await io.sendHeldApproval({ approvalId, runId, summary: approvalSummaryOf(input, approvalId, approval, preview) });
+  if (!(await condition(() => approval.status !== 'waiting', input.timeoutMs))) approval.status = 'timed-out';
+
+  const approved = approval.status === 'approved';
+  const blocks = approved ? await submitBlocks(input.targets, candidates, `${approvalId}:${runId}:`, false) : {};
+  const messages = approvalOutcomes(input, approval);
+  const { mailbox, uidValidity } = input.messages[0]!.ref;
+  const notBlocked = approved ? undefined : preview.added;
+  const report = await io.sendReport({
+    sweepId: approvalId,
+    runId,
+    result: { sweepId: approvalId, mailbox, dryRun: false, messages, block: blocks[first], approval, notBlocked },
+  });
+  await io.moveMessages({ mailbox, uidValidity, moves: movesOf(messages) });
+  return { approvalId, approval, blocks, messages, reportMessageId: report.messageId };
+}
