@@ -12,7 +12,7 @@ import {
   WAFOptimisticLockException,
   type WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { toWafEntry } from '../net/ip';
+import { formatCidr, parseCidr, toWafEntry } from '../net/ip';
 import { wafEntryProblem } from '../policy/waf-entry';
 import { ErrorTypes } from '../shared/constants';
 import type { SyncPlan, SyncReport, TargetRef } from '../shared/types';
@@ -30,7 +30,7 @@ export interface SyncInput {
 /** Conflicting writes we absorb within one attempt before handing the retry to Temporal. */
 const LOCK_RETRIES = 5;
 
-type SideReport = SyncReport['v4'] & { foreignList: string[] };
+type SideReport = SyncReport['v4'] & { foreignList: string[]; sharedList: string[] };
 
 /** WAF entry → canonical form, or undefined for something mail2waf cannot read (kept as is, never removed). */
 function canonical(entry: string): string | undefined {
@@ -39,6 +39,14 @@ function canonical(entry: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** WAF form → the display form the blocklist state uses (`1.2.3.4/32` → `1.2.3.4`). */
+function displayForm(entries: string[]): string[] {
+  return entries.map((e) => {
+    const parsed = parseCidr(e);
+    return parsed ? formatCidr(parsed) : e;
+  });
 }
 
 /**
@@ -61,10 +69,33 @@ export function wafEntries(values: string[], version: 4 | 6): { valid: string[];
   return { valid, invalid };
 }
 
-/** Pure merge: (current ∪ ours) − remove, comparing canonical forms and keeping foreign spellings untouched. */
-export function mergeIpSet(current: string[], ours: string[], remove: string[]) {
+/** What besides ours and remove the merge needs to know to leave someone else's entries alone (display values). */
+export interface MergeOptions {
+  /** Ours, and in the set before we first wrote them: never removed (SyncPlanSide.shared). */
+  shared?: string[];
+  /** Ours, not written by an earlier sync: found in the set, they were put there by someone else. */
+  fresh?: string[];
+  /** Never remove these (SyncPlanSide.keep). */
+  keep?: string[];
+  /** Entries this activity has itself sent in an UpdateIPSet (WAF form): found again, they are ours, not shared. */
+  sentByUs?: ReadonlySet<string>;
+}
+
+/**
+ * Pure merge: (current ∪ ours) − remove, comparing canonical forms and keeping foreign spellings untouched.
+ * `shared` (WAF form) lists the values of ours that someone else's entry also holds: present now and either
+ * shared before or fresh. A shared value, and anything in `keep`, is never removed: when our entry ends, the
+ * other party's stays.
+ */
+export function mergeIpSet(current: string[], ours: string[], remove: string[], opts: MergeOptions = {}) {
   const oursCanon = new Set(ours.map((v) => toWafEntry(v)));
-  const removeCanon = new Set(remove.map((v) => toWafEntry(v)).filter((v) => !oursCanon.has(v)));
+  const canonSet = (values: string[] | undefined) => new Set((values ?? []).map((v) => canonical(v)));
+  const sharedBefore = canonSet(opts.shared);
+  const fresh = canonSet(opts.fresh);
+  const keep = canonSet(opts.keep);
+  const removeCanon = new Set(
+    remove.map((v) => toWafEntry(v)).filter((v) => !oursCanon.has(v) && !sharedBefore.has(v) && !keep.has(v)),
+  );
   const next: string[] = [];
   const present = new Set<string>();
   const foreign: string[] = [];
@@ -87,7 +118,10 @@ export function mergeIpSet(current: string[], ours: string[], remove: string[]) 
       added++;
     }
   }
-  return { next, added, removed, foreign };
+  const shared = [...oursCanon].filter(
+    (c) => present.has(c) && (sharedBefore.has(c) || (fresh.has(c) && !opts.sentByUs?.has(c))),
+  );
+  return { next, added, removed, foreign, shared };
 }
 
 function wafFailure(err: unknown, what: string): never {
@@ -159,6 +193,9 @@ export function createWafActivities(deps: WafDeps) {
     if (checked.invalid.length > 0)
       log.error('entries AWS would reject were left out', { name, invalid: checked.invalid });
     const side = { ours: checked.valid, remove: plan.remove.filter((v) => wafEntries([v], version).valid.length > 0) };
+    // What we put in the set during this activity: after a write whose answer was lost, reading it back must
+    // not make it look like someone else's entry.
+    const sentByUs = new Set<string>();
     const what = `IP set ${name} (${target.scope}, ${target.region})`;
     try {
       const id = await resolveId(client, target, name);
@@ -166,7 +203,14 @@ export function createWafActivities(deps: WafDeps) {
         heartbeat({ name, attempt });
         const got = await client.send(new GetIPSetCommand({ Name: name, Scope: target.scope, Id: id }));
         const current = got.IPSet?.Addresses ?? [];
-        const merge = mergeIpSet(current, side.ours, side.remove);
+        const merge = mergeIpSet(current, side.ours, side.remove, {
+          shared: plan.shared,
+          fresh: plan.fresh,
+          keep: plan.keep,
+          sentByUs,
+        });
+        if (merge.shared.length > 0)
+          log.info('entries of ours that someone else also put in the set', { name, shared: merge.shared });
         const report = {
           added: merge.added,
           removed: merge.removed,
@@ -174,9 +218,11 @@ export function createWafActivities(deps: WafDeps) {
           total: merge.next.length,
           wrote: false,
           foreignList: merge.foreign,
+          sharedList: merge.shared,
           invalid: checked.invalid,
         };
         if (merge.added === 0 && merge.removed === 0) return report;
+        for (const entry of merge.next) if (!current.includes(entry)) sentByUs.add(entry);
         try {
           await client.send(
             new UpdateIPSetCommand({
@@ -208,12 +254,13 @@ export function createWafActivities(deps: WafDeps) {
   async function syncIpSets(input: SyncInput): Promise<SyncReport> {
     const v4 = await syncOne(input.target, input.target.ipSetV4Name, 4, input.plan.v4);
     const v6 = await syncOne(input.target, input.target.ipSetV6Name, 6, input.plan.v6);
-    const strip = ({ foreignList: _f, ...rest }: SideReport) => rest;
+    const strip = ({ foreignList: _f, sharedList: _s, ...rest }: SideReport) => rest;
     return {
       at: new Date().toISOString(),
       v4: strip(v4),
       v6: strip(v6),
       foreign: { v4: v4.foreignList, v6: v6.foreignList },
+      shared: { v4: displayForm(v4.sharedList), v6: displayForm(v6.sharedList) },
     };
   }
 

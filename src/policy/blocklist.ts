@@ -378,6 +378,12 @@ export function rememberAnswer(state: BlocklistState, requestId: string, result:
  * The WAF-side desired state: the minimal CIDR cover of our entries per IP version (adjacent and contained
  * networks merged, so 10,000 entries go further; provenance stays per entry in the state), and what of ours to
  * take out: entries unblocked since, and covers written earlier that the new cover no longer has.
+ *
+ * Entries that someone else put in the set are never taken out, even when one of ours has the same value:
+ * - `fresh`: covers no earlier sync wrote; the activity records those it finds already present as `shared`;
+ * - `shared`: carried from the last sync report; a shared value that stops being ours stays in the set;
+ * - `keep`: values to remove that we never wrote as such (an entry merged into a wider cover, or blocked and
+ *   unblocked between two syncs) and that the last read saw as someone else's, or all of them before any sync.
  */
 export function desiredIpSets(state: BlocklistState): SyncPlan {
   const plan: SyncPlan = { v4: { ours: [], remove: [] }, v6: { ours: [], remove: [] } };
@@ -389,7 +395,32 @@ export function desiredIpSets(state: BlocklistState): SyncPlan {
     const parsed = parseCidr(value);
     if (parsed && !inCover.has(value)) plan[parsed.version === 4 ? 'v4' : 'v6'].remove.push(value);
   }
+  const last = state.lastSync;
+  for (const side of ['v4', 'v6'] as const) {
+    const p = plan[side];
+    const written = state.written ? new Set(state.written[side]) : undefined;
+    const foreignBefore = new Set(displayValues(last?.foreign[side] ?? []));
+    // Before `written` existed (older states), only what the last read saw as someone else's is known fresh.
+    const fresh = p.ours.filter((v) => (written ? !written.has(v) : last ? foreignBefore.has(v) : true));
+    const shared = last?.shared?.[side] ?? [];
+    const keep = p.remove.filter(
+      (v) => shared.includes(v) || (!written?.has(v) && (last === undefined || foreignBefore.has(v))),
+    );
+    if (fresh.length > 0) p.fresh = fresh;
+    if (shared.length > 0) p.shared = shared;
+    if (keep.length > 0) p.keep = keep;
+  }
   return plan;
+}
+
+/** Canonical display form of WAF entries (`1.2.3.4/32` → `1.2.3.4`); entries we cannot read are left out. */
+function displayValues(entries: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    const parsed = parseCidr(e);
+    if (parsed) out.push(formatCidr(parsed));
+  }
+  return out;
 }
 
 /**

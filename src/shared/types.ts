@@ -157,8 +157,23 @@ export interface BlocklistEntry {
 
 /** Input of the sync activity: display values; the activity turns them into WAF CIDR strings. */
 export interface SyncPlan {
-  v4: { ours: string[]; remove: string[] };
-  v6: { ours: string[]; remove: string[] };
+  v4: SyncPlanSide;
+  v6: SyncPlanSide;
+}
+
+/**
+ * One IP set's part of a sync plan. The optional fields keep entries that someone else put in the set from
+ * being removed with ours (plans built before they existed lack them; the activity then behaves as before).
+ */
+export interface SyncPlanSide {
+  ours: string[];
+  remove: string[];
+  /** Values of ours that were in the set before mail2waf first wrote them: someone else's too, never removed. */
+  shared?: string[];
+  /** Values of ours that no earlier sync wrote: found in the set already, they are someone else's too. */
+  fresh?: string[];
+  /** Values of `remove` that may be someone else's (seen in the set as not ours): left in the set. */
+  keep?: string[];
 }
 
 export interface SyncSide {
@@ -178,6 +193,11 @@ export interface SyncReport {
   v6: SyncSide;
   /** Entries in the IP sets that mail2waf did not add: never removed, shown by `status`. */
   foreign: { v4: string[]; v6: string[] };
+  /**
+   * Values of ours that were already in the set when mail2waf first wanted them (display form). They stay when
+   * our entry ends. Carried from one sync to the next through the blocklist state's `lastSync`.
+   */
+  shared?: { v4: string[]; v6: string[] };
 }
 
 export interface BlocklistStatus {

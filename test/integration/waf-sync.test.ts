@@ -5,7 +5,8 @@
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createWafActivities, type SyncInput } from '../../src/activities/waf';
-import type { SyncReport } from '../../src/shared/types';
+import { applyBlock, applyUnblock, desiredIpSets, emptyBlocklistState, expireDue } from '../../src/policy/blocklist';
+import type { BlocklistState, SyncReport } from '../../src/shared/types';
 import { foreignWrite, ipSet, isolatedSetup, type TestSetup } from '../helpers/stack';
 
 let setup: TestSetup;
@@ -83,4 +84,49 @@ test('a missing IP set is a non-retryable error that names the fix', async () =>
     nonRetryable: true,
     message: expect.stringMatching(/does not exist/),
   });
+});
+
+test('a foreign entry with the same value as one of ours stays when ours ends', async () => {
+  await foreignWrite(setup, 'v4', () => ['45.133.1.20/32', '101.32.0.0/16']);
+  await foreignWrite(setup, 'v6', () => []);
+  const client = new WAFV2Client({ region: setup.env.AWS_REGION, endpoint: setup.env.AWS_ENDPOINT_URL_WAFV2 });
+  const { syncIpSets } = createWafActivities({ wafClient: () => client });
+  const env = new MockActivityEnvironment();
+  // moto lists addresses in sorted order. What the blocklist workflow does with each sync: plan from its state, run the activity, keep the report.
+  const state: BlocklistState = emptyBlocklistState();
+  state.policy = { neverBlock: [], minPrefixV4: 16, minPrefixV6: 32, ttlMs: 86_400_000 };
+  const sync = async () => {
+    const plan = desiredIpSets(state);
+    const report = await env.run<[SyncInput], SyncReport, typeof syncIpSets>(syncIpSets, {
+      target: setup.config.target,
+      plan,
+    });
+    state.pendingRemovals = state.pendingRemovals.filter(
+      (v) => !plan.v4.remove.includes(v) && !plan.v6.remove.includes(v),
+    );
+    state.written = { v4: plan.v4.ours, v6: plan.v6.ours };
+    state.lastSync = report;
+    return report;
+  };
+  const t0 = '2026-11-01T00:00:00.000Z';
+  const msg = (value: string) => ({ value, source: { kind: 'message' as const, ref: '<a@cert.example>', at: t0 } });
+
+  applyBlock(state, { requestId: 'a', candidates: [msg('45.133.1.20'), msg('185.220.101.47')] }, t0);
+  const first = await sync();
+  expect(first.shared?.v4).toEqual(['45.133.1.20']);
+  expect((await ipSet(setup, 'v4')).addresses).toEqual(['101.32.0.0/16', '185.220.101.47/32', '45.133.1.20/32']);
+
+  expireDue(state, '2026-11-02T00:00:00.000Z'); // both of ours end
+  const second = await sync();
+  expect(second.v4).toMatchObject({ removed: 1, wrote: true });
+  expect((await ipSet(setup, 'v4')).addresses).toEqual(['101.32.0.0/16', '45.133.1.20/32']);
+  expect([...second.foreign.v4].sort()).toEqual(['101.32.0.0/16', '45.133.1.20/32']);
+
+  // Blocked again and unblocked by hand: still theirs, still there; one of ours alone goes.
+  applyBlock(state, { requestId: 'b', candidates: [msg('45.133.1.20'), msg('185.220.101.48')] }, t0);
+  expect((await sync()).shared?.v4).toEqual(['45.133.1.20']);
+  applyUnblock(state, { value: '45.133.1.20', actor: 'alice', reason: 'fp' }, t0);
+  applyUnblock(state, { value: '185.220.101.48', actor: 'alice', reason: 'fp' }, t0);
+  await sync();
+  expect((await ipSet(setup, 'v4')).addresses).toEqual(['101.32.0.0/16', '45.133.1.20/32']);
 });

@@ -73,9 +73,10 @@ describe('applyUnblock', () => {
     applyBlock(state, { requestId: 'r', candidates: [msg('2A03:B0C0:3:D0::1A4F:1')] }, at);
     const r = applyUnblock(state, { value: '2a03:b0c0:3:d0:0:0:1a4f:1', actor: 'alice', reason: 'customer' }, at);
     expect(r.removed).toEqual(['2a03:b0c0:3:d0::1a4f:1']);
+    // Never synced: we never wrote it, so an equal entry in the set can only be someone else's, and stays.
     expect(desiredIpSets(state)).toEqual({
       v4: { ours: [], remove: [] },
-      v6: { ours: [], remove: ['2a03:b0c0:3:d0::1a4f:1'] },
+      v6: { ours: [], remove: ['2a03:b0c0:3:d0::1a4f:1'], keep: ['2a03:b0c0:3:d0::1a4f:1'] },
     });
     expect(state.recentlyRemoved[0]).toMatchObject({ actor: 'alice', reason: 'customer' });
     expect(applyUnblock(state, { value: '101.32.0.0/16', actor: 'a', reason: 'b' }, at).notFound).toEqual([

@@ -122,7 +122,7 @@ describe('aggregation before writing', () => {
     const s = withPolicy();
     applyBlock(s, { requestId: 'a', candidates: [msg('185.220.108.2', '<a@x>'), msg('185.220.108.3', '<b@x>')] }, t0);
     let plan = desiredIpSets(s);
-    expect(plan.v4).toEqual({ ours: ['185.220.108.2/31'], remove: [] });
+    expect(plan.v4).toEqual({ ours: ['185.220.108.2/31'], remove: [], fresh: ['185.220.108.2/31'] });
     expect(s.entries['185.220.108.3']?.sources[0]?.ref).toBe('<b@x>');
     s.written = { v4: plan.v4.ours, v6: [] };
     applyUnblock(s, { value: '185.220.108.3', actor: 'alice', reason: 'fp' }, t0);

@@ -25,3 +25,37 @@ test('an unchanged set is reported as no change', () => {
   const m = mergeIpSet(['185.220.101.47/32'], ['185.220.101.47'], []);
   expect(m).toMatchObject({ added: 0, removed: 0, next: ['185.220.101.47/32'] });
 });
+
+describe('entries someone else also put in the set', () => {
+  test('a fresh value of ours already present is reported shared; one we add is not', () => {
+    const m = mergeIpSet(['203.0.113.0/24', '45.133.1.20/32'], ['45.133.1.20', '185.220.101.47'], [], {
+      fresh: ['45.133.1.20', '185.220.101.47'],
+    });
+    expect(m.shared).toEqual(['45.133.1.20/32']);
+    expect(m.added).toBe(1);
+  });
+
+  test('a shared value, or one to keep, is not removed when ours ends', () => {
+    const m = mergeIpSet(
+      ['45.133.1.20/32', '91.215.85.0/24', '5.188.86.170/32'],
+      [],
+      ['45.133.1.20', '91.215.85.0/24', '5.188.86.170'],
+      {
+        shared: ['45.133.1.20'],
+        keep: ['91.215.85.0/24'],
+      },
+    );
+    expect(m.next).toEqual(['45.133.1.20/32', '91.215.85.0/24']);
+    expect(m.removed).toBe(1);
+    expect(m.shared).toEqual([]); // no longer ours: plain foreign again
+    expect(m.foreign).toEqual(['45.133.1.20/32', '91.215.85.0/24']);
+  });
+
+  test("what this activity wrote itself is never taken for someone else's", () => {
+    const m = mergeIpSet(['45.133.1.20/32'], ['45.133.1.20'], [], {
+      fresh: ['45.133.1.20'],
+      sentByUs: new Set(['45.133.1.20/32']),
+    });
+    expect(m.shared).toEqual([]);
+  });
+});
