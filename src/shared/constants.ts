@@ -24,6 +24,10 @@ export const ErrorTypes = {
   WafAccessDenied: 'WafAccessDenied',
   WafLockConflict: 'WafLockConflict',
   SmtpRejected: 'SmtpRejected',
+  /** IMAP trouble that may pass (network, server); retried. */
+  ImapError: 'ImapError',
+  /** A DNS lookup for the sender's own domain failed temporarily (the trust gate's verdict is unknown). */
+  DnsTemporaryError: 'DnsTemporaryError',
   /** Analysing one message threw (retryable; after the last attempt the sweep quarantines it as analysis-failed). */
   AnalysisError: 'AnalysisError',
 } as const;

@@ -19,7 +19,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { checkGuardrails } from '../policy/guardrails';
+import { ErrorTypes } from '../shared/constants';
+import { checkRunGuardrails } from '../policy/guardrails';
 import {
   analysisFailed,
   candidatesOf,
@@ -128,12 +129,24 @@ async function analyzeAll(mailbox: string, uidValidity: string, uids: number[]):
   return analyses;
 }
 
+/**
+ * Failures of the mailbox, the settings or DNS, not of one message: the sweep fails with them (and the next one
+ * tries again) instead of quarantining a message that did nothing wrong.
+ */
+const NOT_THE_MESSAGE = new Set<string>([
+  ErrorTypes.ImapAuthFailed,
+  ErrorTypes.ConfigError,
+  ErrorTypes.UidValidityChanged,
+  ErrorTypes.ImapError,
+  ErrorTypes.DnsTemporaryError,
+]);
+
 /** The failure text when the message itself is to blame (analysis threw or ran out of time), else undefined. */
 function poisonFailure(err: unknown): string | undefined {
   if (isCancellation(err) || !(err instanceof ActivityFailure)) return undefined;
   const cause = err.cause;
   if (cause instanceof TimeoutFailure) return `the analysis ran out of time (${cause.timeoutType})`;
-  if (cause instanceof ApplicationFailure && cause.type === 'AnalysisError') return cause.message;
+  if (cause instanceof ApplicationFailure && !NOT_THE_MESSAGE.has(cause.type ?? '')) return cause.message;
   return undefined;
 }
 
@@ -141,7 +154,7 @@ function poisonFailure(err: unknown): string | undefined {
 function overGuardrails(previews: BlockResult[], limits: Guardrails | undefined) {
   if (!limits) return undefined;
   for (const p of previews) {
-    const verdict = checkGuardrails(p.added.length, p.sizeBefore ?? 0, limits);
+    const verdict = checkRunGuardrails(p.added, p.sizeBefore ?? 0, limits);
     if (verdict.hold) return { code: verdict.code, reason: verdict.reason };
   }
   return undefined;
