@@ -100,6 +100,7 @@ const workerSchema = clientSchema.extend({
   IMAP_SECURE: bool.optional(),
   IMAP_USER: nonEmpty,
   IMAP_PASSWORD: nonEmpty,
+  IMAP_ALLOW_PLAINTEXT: bool.default('false'),
   IMAP_PROCESSED_MAILBOX: nonEmpty.default('Processed'),
   IMAP_QUARANTINE_MAILBOX: nonEmpty.default('Quarantine'),
   MAX_MESSAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
@@ -108,6 +109,7 @@ const workerSchema = clientSchema.extend({
   SMTP_SECURE: bool.optional(),
   SMTP_USER: nonEmpty.optional(),
   SMTP_PASSWORD: nonEmpty.optional(),
+  SMTP_ALLOW_PLAINTEXT: bool.default('false'),
   REPORT_FROM: z.string().email(),
   REPORT_TO: emailList,
   AWS_ENDPOINT_URL_WAFV2: z.string().url().optional(),
@@ -138,11 +140,12 @@ export interface ClientConfig {
 }
 
 export interface WorkerConfig extends ClientConfig {
-  imap: { host: string; port: number; secure: boolean; user: string; password: string };
+  /** allowPlaintext: IMAP_ALLOW_PLAINTEXT (TLS is otherwise required except on loopback, see activities/mail-tls.ts). */
+  imap: { host: string; port: number; secure: boolean; user: string; password: string; allowPlaintext: boolean };
   processedMailbox: string;
   quarantineMailbox: string;
   maxMessageBytes: number;
-  smtp: { host: string; port: number; secure: boolean; user?: string; password?: string };
+  smtp: { host: string; port: number; secure: boolean; user?: string; password?: string; allowPlaintext: boolean };
   report: { from: string; to: string[] };
   aws: { region: string; wafEndpoint?: string };
   /** Trust gate settings; dnsRecordsFile replaces the real DNS (local stack and tests only). */
@@ -378,6 +381,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       secure: c.IMAP_SECURE ?? c.IMAP_PORT === 993,
       user: c.IMAP_USER,
       password: c.IMAP_PASSWORD,
+      allowPlaintext: c.IMAP_ALLOW_PLAINTEXT,
     },
     processedMailbox: c.IMAP_PROCESSED_MAILBOX,
     quarantineMailbox: c.IMAP_QUARANTINE_MAILBOX,
@@ -388,6 +392,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       secure: c.SMTP_SECURE ?? c.SMTP_PORT === 465,
       user: c.SMTP_USER,
       password: c.SMTP_PASSWORD,
+      allowPlaintext: c.SMTP_ALLOW_PLAINTEXT,
     },
     report: { from: c.REPORT_FROM, to: c.REPORT_TO },
     aws: { region: c.AWS_REGION, wafEndpoint: c.AWS_ENDPOINT_URL_WAFV2 },

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ImapFlow } from 'imapflow';
 import { extractFromMessage } from '../extraction/message';
 import { createTrustGate, type AuthenticateDeps } from './authenticate';
+import { imapTlsOptions } from './mail-tls';
 import { ErrorTypes } from '../shared/constants';
 import { capNotes, capOptional, capString, PayloadLimits } from '../shared/limits';
 import type { MessageAnalysis, MessageRef } from '../shared/types';
@@ -18,6 +19,8 @@ export interface ImapSettings {
   secure: boolean;
   user: string;
   password: string;
+  /** IMAP_ALLOW_PLAINTEXT: connect without TLS when the server offers none (loopback always may). */
+  allowPlaintext?: boolean;
 }
 
 /** IMAP settings, plus the trust gate's settings and DNS resolver (analyzeMessage authenticates each message). */
@@ -127,7 +130,8 @@ export function imapClient(settings: ImapSettings): ImapFlow {
   return new ImapFlow({
     host: settings.host,
     port: settings.port,
-    secure: settings.secure,
+    // TLS is required unless the server is on loopback or IMAP_ALLOW_PLAINTEXT says otherwise (mail-tls.ts).
+    ...imapTlsOptions(settings),
     auth: { user: settings.user, pass: settings.password },
     logger: false,
     disableAutoIdle: true,

@@ -2,6 +2,7 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Transporter } from 'nodemailer';
+import { smtpTlsOptions } from './mail-tls';
 import { renderApprovalRequest, renderReport } from '../report/render';
 import { ErrorTypes } from '../shared/constants';
 import { renderHeldApproval } from '../report/approval';
@@ -13,6 +14,31 @@ export interface ReportDeps {
   /** Base URL of the Temporal Web UI, for a link in the report (optional). */
   webUiUrl?: string;
   namespace: string;
+}
+
+/** SMTP settings as the worker has them (see config.ts). */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  password?: string;
+  /** SMTP_ALLOW_PLAINTEXT: send without TLS when the server offers none (loopback always may). */
+  allowPlaintext?: boolean;
+}
+
+/**
+ * Options for `nodemailer.createTransport`: TLS required (implicit, or STARTTLS that must succeed) unless the
+ * relay is on loopback or SMTP_ALLOW_PLAINTEXT allows it, so that the SMTP login and the report never fall back
+ * to plaintext because someone on the path stripped the STARTTLS offer.
+ */
+export function smtpTransportOptions(smtp: SmtpSettings) {
+  return {
+    host: smtp.host,
+    port: smtp.port,
+    ...smtpTlsOptions(smtp),
+    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+  };
 }
 
 /** Message-ID derived from the workflow run: a retried send carries the same id, so duplicates are recognisable. */

@@ -117,3 +117,12 @@ test('durations longer than 3650 days are refused at load, naming the setting', 
   );
   expect(loadClientConfig({ ...base, BLOCK_TTL: '3650d' }).policy.ttlMs).toBe(3650 * 86_400_000);
 });
+
+test('plaintext mail connections need an explicit setting', () => {
+  const c = loadWorkerConfig(base);
+  expect(c.imap.allowPlaintext).toBe(false);
+  expect(c.smtp.allowPlaintext).toBe(false);
+  const allowed = loadWorkerConfig({ ...base, IMAP_ALLOW_PLAINTEXT: 'true', SMTP_ALLOW_PLAINTEXT: 'yes' });
+  expect(allowed.imap.allowPlaintext).toBe(true);
+  expect(allowed.smtp.allowPlaintext).toBe(true);
+});
