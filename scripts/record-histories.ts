@@ -5,10 +5,12 @@
  *
  *   npm run stack:up && npm run record:histories -- [scenario...]
  *
- * Scenarios: base (sweep.pb, blocklist.pb, blocklist-continued-as-new.pb), approval (sweep-approval.pb: a
- * sweep held by its guardrails and approved by Signal), expiry (blocklist-expiry.pb: entries with a time to live
+ * Scenarios: base (sweep-v2.pb, blocklist.pb, blocklist-continued-as-new.pb), held (sweep-held.pb: a sweep
+ * that blocks a trusted advisory and hands a reported phish to an approval workflow; approval.pb: that approval,
+ * approved by Update), expiry (blocklist-expiry.pb: entries with a time to live
  * that leave WAF on a durable timer, a `why` and a forced `sync`), packed (blocklist-packed-state.pb: a run that
- * starts from a packed continue-as-new state). Without arguments, all of them.
+ * starts from a packed continue-as-new state). Without arguments, all of them. sweep.pb and sweep-approval.pb
+ * are histories of the sweep before patch sweep-v2 (sweep-legacy.ts): keep them, they cannot be re-recorded.
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -17,17 +19,18 @@ import { join } from 'node:path';
 import { blocklistWorkflowId } from '../src/shared/constants';
 import {
   approvalQuery,
-  approveSignal,
+  approveUpdate,
   blockUpdate,
   syncUpdate,
   unblockSignal,
   unblockUpdate,
 } from '../src/shared/messages';
 import { submitBlock } from '../src/blocklist-client';
-import type { BlocklistInput, SweepInput } from '../src/shared/types';
+import type { BlocklistInput, SweepInput, SweepResult } from '../src/shared/types';
+import type { approvalWorkflow } from '../src/workflows/approval';
 import { appendMessage, isolatedSetup, repoRoot, waitFor, ipSet } from '../test/helpers/stack';
 import { startWorker } from '../test/helpers/worker';
-import { csvAdvisory, defangedAdvisory } from './sample-advisories';
+import { buildAdvisory, csvAdvisory, defangedAdvisory, phishEml } from './sample-advisories';
 
 const outDir = join(repoRoot, 'test', 'fixtures', 'histories');
 
@@ -41,21 +44,38 @@ async function exportHistory(client: Client, workflowId: string, runId: string |
   console.log(`wrote ${file} (${history.events?.length} events)`);
 }
 
-async function approvalScenario() {
-  const setup = await isolatedSetup(undefined, { MAX_NEW_PER_RUN: '1' });
+async function heldScenario() {
+  const setup = await isolatedSetup(undefined, { APPROVAL_TIMEOUT: '1h' });
   const w = await startWorker(setup);
   try {
     await appendMessage(setup, await csvAdvisory());
-    const sweepId = `replay-approval-${Date.now()}`;
-    const handle = await w.client.workflow.start('mailboxSweepWorkflow', {
+    await appendMessage(
+      setup,
+      await buildAdvisory({
+        from: 'Alice <alice@mail2waf.test>',
+        subject: 'Phishing report',
+        text: 'Reported with the Report Phishing button.',
+        attachments: [{ filename: 'phish.eml', content: phishEml('45.9.148.30'), contentType: 'message/rfc822' }],
+      }),
+    );
+    const sweepId = `replay-held-${Date.now()}`;
+    const input: SweepInput = {
+      target: setup.config.target,
+      mailbox: setup.config.mailbox,
+      guardrails: setup.config.guardrails,
+      holdForApproval: setup.config.holdForApproval,
+    };
+    const result: SweepResult = await w.client.workflow.execute('mailboxSweepWorkflow', {
       workflowId: sweepId,
       taskQueue: setup.config.taskQueue,
-      args: [{ target: setup.config.target, mailbox: setup.config.mailbox, guardrails: setup.config.guardrails }],
+      args: [input],
     });
-    await waitFor('the sweep to be held', async () => (await handle.query(approvalQuery)).status === 'waiting');
-    await handle.signal(approveSignal, { actor: 'recorder', reason: 'replay fixture' });
-    await handle.result();
-    await exportHistory(w.client, sweepId, undefined, 'sweep-approval.pb');
+    await exportHistory(w.client, sweepId, undefined, 'sweep-held.pb');
+    const approval = w.client.workflow.getHandle<typeof approvalWorkflow>(result.held![0]!.approvalId);
+    await waitFor('the approval to wait', async () => (await approval.query(approvalQuery)).status === 'waiting');
+    await approval.executeUpdate(approveUpdate, { args: [{ actor: 'recorder', reason: 'replay fixture' }] });
+    await approval.result();
+    await exportHistory(w.client, approval.workflowId, undefined, 'approval.pb');
     await w.client.workflow.getHandle(blocklistWorkflowId(setup.config.target.name)).terminate('recorded');
   } finally {
     await w.stop();
@@ -140,7 +160,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   const wanted = process.argv.slice(2);
   if (wanted.length === 0 || wanted.includes('base')) await baseScenario();
-  if (wanted.length === 0 || wanted.includes('approval')) await approvalScenario();
+  if (wanted.length === 0 || wanted.includes('held')) await heldScenario();
   if (wanted.length === 0 || wanted.includes('expiry')) await expiryScenario();
   if (wanted.length === 0 || wanted.includes('packed')) await packedScenario();
 }
@@ -159,7 +179,7 @@ async function baseScenario() {
       taskQueue: setup.config.taskQueue,
       args: [sweepInput],
     });
-    await exportHistory(w.client, sweepId, undefined, 'sweep.pb');
+    await exportHistory(w.client, sweepId, undefined, 'sweep-v2.pb');
 
     // The blocklist the sweep created: block, unblock by Update and by Signal, and a refusal.
     const handle = w.client.workflow.getHandle(blocklistWorkflowId(setup.config.target.name));

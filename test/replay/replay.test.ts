@@ -12,11 +12,14 @@ import { workflowBundle } from '../helpers/worker';
 const dir = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.pb'));
 
-test('recorded histories exist for both workflows', () => {
+test('recorded histories exist for every workflow and both sweep shapes', () => {
   expect(files).toEqual(
     expect.arrayContaining([
-      'sweep.pb',
+      'sweep.pb', // the legacy sweep (before patch sweep-v2), which held the whole run
       'sweep-approval.pb',
+      'sweep-v2.pb',
+      'sweep-held.pb',
+      'approval.pb',
       'blocklist.pb',
       'blocklist-continued-as-new.pb',
       'blocklist-expiry.pb',
