@@ -3,6 +3,7 @@
  * saved advisory rather than a raw message. A `.eml` (or anything that reads as a message) goes
  * through {@link extractFromMessage}; every other format through the same part readers the sweep uses.
  */
+import { BudgetExceeded, EXTRACTION_REASON } from './budget';
 import { extractFromMessage, type MessageExtraction, type MessageExtractionOptions } from './message';
 import { ExtractionContext, kindOf, readPart, resolveOptions, type PartKind } from './parts';
 
@@ -15,7 +16,8 @@ export interface FileExtraction extends MessageExtraction {
 /**
  * Extracts the indicators from the bytes of a file called `name` (only its extension and first
  * bytes decide the format). Places are labelled with the file name: "iocs.csv:line 3",
- * "report.xlsx:IOCs!B3". `ok: false` means the file could not be read at all; `reason` says why.
+ * "report.xlsx:IOCs!B3". `ok: false` means the file could not be read at all, or spent a work budget
+ * ('too-complex'); `reason` says why. Rejects with `ExtractionCancelled` when `opts.signal` is aborted.
  */
 export async function extractFromFile(
   name: string,
@@ -29,13 +31,28 @@ export async function extractFromFile(
       file: name,
       format,
       ok: false,
-      reasonCode: 'unsupported',
+      reasonCode: EXTRACTION_REASON.unsupported,
       reason: `${name} is not a format mail2waf reads (.eml .txt .log .csv .tsv .json .html .pdf .xlsx .zip)`,
       indicators: [],
       notes: [],
     };
   }
   const ctx = new ExtractionContext(resolveOptions(opts));
-  await readPart(ctx, { label: name, part: 'file', attachment: name, filename: name, content: bytes, depth: 0 });
+  try {
+    await readPart(ctx, { label: name, part: 'file', attachment: name, filename: name, content: bytes, depth: 0 });
+  } catch (err) {
+    if (!(err instanceof BudgetExceeded)) throw err; // ExtractionCancelled and bugs go to the caller
+    const { reason, limit } = err;
+    return {
+      file: name,
+      format,
+      ok: false,
+      reasonCode: EXTRACTION_REASON.tooComplex,
+      reason,
+      limit,
+      indicators: [],
+      notes: [],
+    };
+  }
   return { file: name, format, ok: true, indicators: ctx.indicators(), notes: ctx.notes };
 }

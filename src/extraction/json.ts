@@ -13,6 +13,11 @@
  * anything named like a version (`"version": "1.2.3.4"` is a software version, not a host).
  */
 
+import { UNMETERED, type Meter } from './budget';
+
+/** Values walked between two looks at the meter's deadline. */
+const CHECK_EVERY = 4096;
+
 /** A JSON document as lines to scan, with the locator of each line. */
 export interface JsonText {
   /** The text, line by line. */
@@ -52,10 +57,12 @@ function stixLabel(o: Record<string, unknown>, fallback: string): string {
 /**
  * Parses `source` as JSON and lays out its strings for scanning. Returns a sentence instead when it
  * is not valid JSON (the caller then scans it as plain text). `paths: false` skips building the
- * locators (one string per value), for an extraction that keeps no places.
+ * locators (one string per value), for an extraction that keeps no places. `meter` is checked
+ * every few thousand values (deadline, cancel).
  */
-export function jsonToText(source: string, opts: { paths?: boolean } = {}): JsonText | string {
+export function jsonToText(source: string, opts: { paths?: boolean; meter?: Meter } = {}): JsonText | string {
   const keepPaths = opts.paths ?? true;
+  const meter = opts.meter ?? UNMETERED;
   let doc: unknown;
   try {
     doc = JSON.parse(source);
@@ -100,7 +107,12 @@ export function jsonToText(source: string, opts: { paths?: boolean } = {}): Json
   } else {
     pushValue(doc, stix && keepPaths ? stixLabel(doc as Record<string, unknown>, '$') : '$', 0);
   }
+  let walked = 0;
   while (stackValues.length > 0) {
+    if (++walked === CHECK_EVERY) {
+      walked = 0;
+      meter.check();
+    }
     const value = stackValues.pop();
     const path = stackPaths.pop() as string;
     const depth = stackDepths.pop() as number;

@@ -11,10 +11,12 @@
  * with a sentence saying what is wrong.
  */
 import { simpleParser, type Attachment, type ParsedMail, type StructuredHeader } from 'mailparser';
+import { BudgetExceeded, EXTRACTION_REASON, type BudgetName, type ExtractionReasonCode } from './budget';
 import { htmlToPieces } from './html';
 import type { FoundIndicator, Source } from './indicators';
 import {
   ExtractionContext,
+  kindOf,
   mb,
   readPart,
   resolveOptions,
@@ -25,12 +27,14 @@ import {
 
 /** The result of reading one message. */
 export interface MessageExtraction {
-  /** False means quarantine: the message could not be read as an email. */
+  /** False means quarantine: the message could not be read as an email, or spent a work budget. */
   ok: boolean;
-  /** Machine-readable reason when !ok: 'invalid-mime', 'too-large', 'empty'. */
-  reasonCode?: string;
+  /** Machine-readable reason when !ok: one of {@link EXTRACTION_REASON} ('invalid-mime', 'too-large', 'empty', 'too-complex'). */
+  reasonCode?: ExtractionReasonCode;
   /** Human sentence saying what is wrong when !ok. */
   reason?: string;
+  /** With 'too-complex': the option of the budget that was spent ('maxTextBytes', 'maxPdfs', 'deadline', …). */
+  limit?: BudgetName;
   messageId?: string;
   from?: string;
   subject?: string;
@@ -209,7 +213,8 @@ interface Nesting {
 }
 
 type ReadOutcome =
-  { ok: false; reasonCode: string; reason: string } | { ok: true; parsed: ParsedMail; structure: RawHeaders };
+  | { ok: false; reasonCode: ExtractionReasonCode; reason: string }
+  | { ok: true; parsed: ParsedMail; structure: RawHeaders };
 
 /**
  * Parses a raw RFC 5322 message and extracts the indicators from its text/plain body, HTML body
@@ -224,36 +229,64 @@ export async function extractFromMessage(
   const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
   const maxMessage = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (buf.length > maxMessage) {
-    return fail('too-large', `message is ${mb(buf.length)}, over the ${mb(maxMessage)} limit; it was not read`);
+    return fail(
+      EXTRACTION_REASON.tooLarge,
+      `message is ${mb(buf.length)}, over the ${mb(maxMessage)} limit; it was not read`,
+    );
   }
   const ctx = new ExtractionContext(resolveOptions(opts));
-  const outcome = await readMessage(ctx, buf, { depth: 0 });
+  const outcome = await parseMessage(buf);
   if (!outcome.ok) return fail(outcome.reasonCode, outcome.reason);
   const { parsed, structure } = outcome;
+  let stopped: BudgetExceeded | undefined;
+  try {
+    await readContent(ctx, parsed, structure, { depth: 0 });
+  } catch (err) {
+    // A spent budget quarantines the message: what was read so far is dropped, never blocked.
+    if (!(err instanceof BudgetExceeded)) throw err; // ExtractionCancelled and bugs go to the caller
+    stopped = err;
+  }
   // Optional fields only when known, so the result stays compact and JSON-stable.
-  const result: MessageExtraction = { ok: true, indicators: [], notes: ctx.notes };
+  const result: MessageExtraction =
+    stopped === undefined
+      ? { ok: true, indicators: [], notes: ctx.notes }
+      : {
+          ok: false,
+          reasonCode: EXTRACTION_REASON.tooComplex,
+          reason: stopped.reason,
+          limit: stopped.limit,
+          indicators: [],
+          notes: [],
+        };
   if (parsed.messageId !== undefined) result.messageId = parsed.messageId;
   const from = fromOf(parsed);
   if (from !== undefined) result.from = from;
   if (parsed.subject !== undefined) result.subject = parsed.subject;
-  const date = dateOf(structure.fields.get('date'), parsed, ctx.notes);
+  const date = dateOf(structure.fields.get('date'), parsed, stopped === undefined ? ctx.notes : []);
   if (date !== undefined) result.date = date;
-  result.indicators = ctx.indicators();
+  if (stopped === undefined) result.indicators = ctx.indicators();
   return result;
 }
 
-function fail(reasonCode: string, reason: string): MessageExtraction {
+function fail(reasonCode: ExtractionReasonCode, reason: string): MessageExtraction {
   return { ok: false, reasonCode, reason, indicators: [], notes: [] };
 }
 
 /** Reads one message (the top one, or an attached one) into `ctx`. */
 async function readMessage(ctx: ExtractionContext, buf: Buffer, nesting: Nesting): Promise<ReadOutcome> {
+  const outcome = await parseMessage(buf);
+  if (outcome.ok) await readContent(ctx, outcome.parsed, outcome.structure, nesting);
+  return outcome;
+}
+
+/** Checks the structure of a raw message and parses it. */
+async function parseMessage(buf: Buffer): Promise<ReadOutcome> {
   if (buf.length <= 4096 && buf.toString('latin1').trim() === '') {
-    return { ok: false, reasonCode: 'empty', reason: 'message is empty' };
+    return { ok: false, reasonCode: EXTRACTION_REASON.empty, reason: 'message is empty' };
   }
   const structure = checkStructure(buf);
   if (typeof structure === 'string') {
-    return { ok: false, reasonCode: 'invalid-mime', reason: `message is not valid MIME: ${structure}` };
+    return { ok: false, reasonCode: EXTRACTION_REASON.invalidMime, reason: `message is not valid MIME: ${structure}` };
   }
 
   let parsed: ParsedMail;
@@ -271,11 +304,22 @@ async function readMessage(ctx: ExtractionContext, buf: Buffer, nesting: Nesting
     const detail = err instanceof Error ? err.message : String(err);
     return {
       ok: false,
-      reasonCode: 'invalid-mime',
+      reasonCode: EXTRACTION_REASON.invalidMime,
       reason: `message is not valid MIME: the MIME parser failed (${detail})`,
     };
   }
+  return { ok: true, parsed, structure };
+}
 
+/** Reads the bodies and attachments of a parsed message into `ctx`. */
+async function readContent(
+  ctx: ExtractionContext,
+  parsed: ParsedMail,
+  structure: RawHeaders,
+  nesting: Nesting,
+): Promise<void> {
+  // Parsing a large message takes a while: the deadline may have passed, the signal fired.
+  ctx.budget.check(nesting.label ?? 'the message');
   const inner = nesting.label === undefined ? '' : `${nesting.label} > `;
   if (structure.mboxLine) ctx.notes.push(`${inner}ignored an mbox "From " separator line before the headers`);
   const bodySource = (name: 'body' | 'html'): Source => {
@@ -289,15 +333,35 @@ async function readMessage(ctx: ExtractionContext, buf: Buffer, nesting: Nesting
     const size = byteLength(parsed.text);
     const what = `${inner}text body`;
     if (size > maxPart) ctx.notes.push(`skipped ${what}: ${mb(size)} is over the ${mb(maxPart)} part limit`);
-    else if (ctx.take(size, what)) ctx.scan(parsed.text, bodySource('body'));
+    else {
+      ctx.take(size, `the ${what}`);
+      ctx.budget.meter(`the ${what}`, false).text(size);
+      ctx.scan(parsed.text, bodySource('body'));
+    }
   }
   if (typeof parsed.html === 'string' && parsed.html !== '') {
     const size = byteLength(parsed.html);
     const what = `${inner}HTML body`;
     if (size > maxPart) ctx.notes.push(`skipped ${what}: ${mb(size)} is over the ${mb(maxPart)} part limit`);
-    else if (ctx.take(size, what)) ctx.scanLines(htmlToPieces(parsed.html), bodySource('html'));
+    else {
+      ctx.take(size, `the ${what}`);
+      const meter = ctx.budget.meter(`the ${what}`, false);
+      meter.text(size);
+      ctx.scanLines(htmlToPieces(parsed.html, meter), bodySource('html'));
+    }
   }
 
+  // Count attachments and PDFs before reading any, so a message built to exhaust us costs nothing more.
+  const where = nesting.label ?? 'the message';
+  ctx.budget.attach(parsed.attachments.length, where);
+  let pdfs = 0;
+  for (const att of parsed.attachments) if (kindOf(att.contentType, att.filename, att.content) === 'pdf') pdfs++;
+  if (ctx.budget.pdfs + pdfs > ctx.opts.maxPdfs) {
+    ctx.budget.exceed(
+      'maxPdfs',
+      `${where} brings the PDF documents to ${ctx.budget.pdfs + pdfs}, more than ${ctx.opts.maxPdfs}`,
+    );
+  }
   for (const [index, att] of parsed.attachments.entries()) {
     const name = attachmentLabel(att, index);
     const part: Part = {
@@ -313,7 +377,6 @@ async function readMessage(ctx: ExtractionContext, buf: Buffer, nesting: Nesting
     if (charset !== undefined) part.charset = charset;
     await readPart(ctx, part);
   }
-  return { ok: true, parsed, structure };
 }
 
 // Attached messages (message/rfc822 parts, .eml attachments and archive entries) come back here.

@@ -6,6 +6,7 @@
  * zip archives, attached messages (message/rfc822, .eml). Anything else is skipped with a note, and
  * so is every part over the byte budget — the rest of the message is still read.
  */
+import { Budget, DEFAULT_BUDGET, isStop, type ExtractionBudget, type Meter } from './budget';
 import { htmlToPieces } from './html';
 import { IndicatorSet, type FoundIndicator, type Source } from './indicators';
 import { jsonToText } from './json';
@@ -14,17 +15,22 @@ import { longRunNote, scanInto, scanLinesInto, scanUtf8Into, type ScanStats } fr
 import { xlsxToText } from './xlsx';
 import { readZip } from './zip';
 
-/** Limits for reading a message or file. Every one bounds time or memory against hostile input. */
-export interface ExtractionOptions {
+/**
+ * Limits for reading a message or file. Every one bounds time or memory against hostile input.
+ * Those of {@link ExtractionBudget} (and maxTotalBytes, maxParts, maxDepth) are hard: spending one
+ * stops the extraction with `ok: false`, `reasonCode: 'too-complex'`. The others skip one part (or
+ * the rest of one archive or PDF) with a note.
+ */
+export interface ExtractionOptions extends ExtractionBudget {
   /** A body, attachment or archive entry larger than this (decoded bytes) is skipped with a note. Default 10 MB. */
   maxPartBytes?: number;
-  /** Decoded bytes read in all, across every part, entry and nested message. Default 100 MB. */
+  /** Decoded bytes read in all, across every part, entry and nested message (hard). Default 100 MB. */
   maxTotalBytes?: number;
-  /** How deep attached messages and archives are followed. Default 3. */
+  /** How deep attached messages and archives are followed (hard). Default 3. */
   maxDepth?: number;
-  /** Parts (bodies, attachments, archive entries) read in all. Default 1000. */
+  /** Parts (bodies, attachments, archive entries) read in all (hard). Default 1000. */
   maxParts?: number;
-  /** Entries looked at per zip archive. Default 1000. */
+  /** Entries looked at per zip archive; the rest of the archive is skipped with a note. Default 1000. */
   maxArchiveEntries?: number;
   /** Largest inflate ratio accepted for an archive entry over 64 KB. Default 100. */
   maxCompressionRatio?: number;
@@ -44,7 +50,8 @@ export interface ExtractionOptions {
   places?: boolean;
 }
 
-export type ResolvedOptions = Required<ExtractionOptions>;
+export type ResolvedOptions = Required<Omit<ExtractionOptions, 'deadline' | 'signal'>> &
+  Pick<ExtractionOptions, 'deadline' | 'signal'>;
 
 const MB = 1024 * 1024;
 
@@ -61,6 +68,16 @@ export function resolveOptions(opts: ExtractionOptions = {}): ResolvedOptions {
     pdfMaxHeapMb: opts.pdfMaxHeapMb ?? 512,
     maxIndicators: opts.maxIndicators ?? 200_000,
     places: opts.places ?? true,
+    maxTextBytes: opts.maxTextBytes ?? DEFAULT_BUDGET.maxTextBytes,
+    maxPartTextBytes: opts.maxPartTextBytes ?? DEFAULT_BUDGET.maxPartTextBytes,
+    maxAttachments: opts.maxAttachments ?? DEFAULT_BUDGET.maxAttachments,
+    maxPdfs: opts.maxPdfs ?? DEFAULT_BUDGET.maxPdfs,
+    maxPdfPagesTotal: opts.maxPdfPagesTotal ?? DEFAULT_BUDGET.maxPdfPagesTotal,
+    maxCells: opts.maxCells ?? DEFAULT_BUDGET.maxCells,
+    maxSharedStrings: opts.maxSharedStrings ?? DEFAULT_BUDGET.maxSharedStrings,
+    maxZipEntries: opts.maxZipEntries ?? DEFAULT_BUDGET.maxZipEntries,
+    deadline: opts.deadline,
+    signal: opts.signal,
   };
 }
 
@@ -74,32 +91,31 @@ export class ExtractionContext {
   readonly notes: string[] = [];
   bytesRead = 0;
   partsRead = 0;
-  private budgetNoted = false;
-  private partsNoted = false;
+  /** Running counters against the hard limits; throws when one is spent. */
+  readonly budget: Budget;
 
   constructor(readonly opts: ResolvedOptions) {
     this.set = new IndicatorSet(opts.maxIndicators, opts.places);
+    this.budget = new Budget(opts, opts.deadline, opts.signal);
   }
 
-  /** Takes `bytes` from the total budget, or notes (once) that it is spent and returns false. */
-  take(bytes: number, what: string): boolean {
+  /**
+   * Takes one part of `bytes` decoded bytes, called `what`, from the part and total budgets; throws
+   * {@link BudgetExceeded} when either is spent, and checks the deadline and signal.
+   */
+  take(bytes: number, what: string): void {
+    this.budget.check(what);
     if (this.partsRead >= this.opts.maxParts) {
-      if (!this.partsNoted) this.notes.push(`stopped reading at ${what}: more than ${this.opts.maxParts} parts`);
-      this.partsNoted = true;
-      return false;
+      this.budget.exceed(
+        'maxParts',
+        `${what} is part number ${this.partsRead + 1}; at most ${this.opts.maxParts} are read`,
+      );
     }
     if (this.bytesRead + bytes > this.opts.maxTotalBytes) {
-      if (!this.budgetNoted) {
-        this.notes.push(
-          `skipped ${what} and anything after it that did not fit: over the ${mb(this.opts.maxTotalBytes)} total limit`,
-        );
-      }
-      this.budgetNoted = true;
-      return false;
+      this.budget.exceed('maxTotalBytes', `${what} takes the bytes read past ${mb(this.opts.maxTotalBytes)}`);
     }
     this.bytesRead += bytes;
     this.partsRead++;
-    return true;
   }
 
   /** Scans text into the set, noting runs too long to be addresses. */
@@ -248,6 +264,16 @@ function describe(part: Part, kind: PartKind): string {
   return `${part.label} (${type && type !== '' ? type : kind})`;
 }
 
+const KIND_WORDS: Record<PartKind, string> = {
+  text: 'text', html: 'HTML', json: 'JSON', pdf: 'PDF', xlsx: 'XLSX', zip: 'zip', message: 'attached message',
+  'header-data': 'header data', unsupported: 'unsupported',
+}; // prettier-ignore
+
+/** The part as the subject of a reason sentence: "the XLSX attachment report.xlsx". */
+function subject(part: Part, kind: PartKind): string {
+  return `the ${KIND_WORDS[kind]} ${part.label}`;
+}
+
 /** Reads one part into the context: the single dispatcher for every format. */
 export async function readPart(ctx: ExtractionContext, part: Part): Promise<void> {
   const kind = kindOf(part.contentType, part.filename, part.content);
@@ -264,26 +290,32 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
     ctx.notes.push(`skipped ${what}: ${mb(part.content.length)} is over the ${mb(ctx.opts.maxPartBytes)} part limit`);
     return;
   }
+  const who = subject(part, kind);
   if ((kind === 'message' || kind === 'zip') && part.depth + 1 > ctx.opts.maxDepth) {
-    ctx.notes.push(`skipped ${what}: attached messages and archives nested deeper than ${ctx.opts.maxDepth}`);
-    return;
+    ctx.budget.exceed('maxDepth', `${who} is nested deeper than ${ctx.opts.maxDepth} attached messages and archives`);
   }
-  if (!ctx.take(part.content.length, what)) return;
+  ctx.take(part.content.length, who);
+  const meter = ctx.budget.meter(who, kind === 'pdf' || kind === 'xlsx');
   const src: Source = { label: part.label, part: part.part, attachment: part.attachment };
   switch (kind) {
     case 'text':
+      meter.text(part.content.length);
       ctx.scanBytes(part.content, part.charset, src);
       return;
     case 'html':
+      // The rendered text is never longer than the document (entities and tags only shrink it).
+      meter.text(part.content.length);
       // UTF-8 HTML is rendered from its bytes, never decoded whole.
       ctx.scanLines(
-        htmlToPieces(isUtf8(part.content, part.charset) ? part.content : decodeText(part.content, part.charset)),
+        htmlToPieces(isUtf8(part.content, part.charset) ? part.content : decodeText(part.content, part.charset), meter),
         src,
       );
       return;
     case 'json': {
+      // The strings of a document are never longer than the document.
+      meter.text(part.content.length);
       const text = decodeText(part.content, part.charset);
-      const json = jsonToText(text, { paths: ctx.opts.places });
+      const json = jsonToText(text, { paths: ctx.opts.places, meter });
       if (typeof json === 'string') {
         ctx.notes.push(`${what} ${json}; it was scanned as text`);
         ctx.scan(text, src);
@@ -293,12 +325,17 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
       return;
     }
     case 'pdf': {
-      const pdf = await pdfToText(part.content, {
-        maxPages: ctx.opts.maxPdfPages,
-        timeoutMs: ctx.opts.pdfTimeoutMs,
-        maxChars: ctx.opts.maxPartBytes,
-        maxHeapMb: ctx.opts.pdfMaxHeapMb,
-      });
+      ctx.budget.pdf(who);
+      const pdf = await pdfToText(
+        part.content,
+        {
+          maxPages: ctx.opts.maxPdfPages,
+          timeoutMs: ctx.opts.pdfTimeoutMs,
+          maxChars: ctx.opts.maxPartBytes,
+          maxHeapMb: ctx.opts.pdfMaxHeapMb,
+        },
+        meter,
+      );
       if (typeof pdf === 'string') {
         ctx.notes.push(`skipped ${what}: it ${pdf}`);
         return;
@@ -311,17 +348,18 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
       return;
     }
     case 'xlsx': {
-      const sheet = await xlsxToText(part.content, zipLimits(ctx));
+      const sheet = await xlsxToText(part.content, zipLimits(ctx, who, meter), meter);
       if (typeof sheet === 'string') {
         ctx.notes.push(`skipped ${what}: it ${sheet}`);
         return;
       }
       for (const note of sheet.notes) ctx.notes.push(`${what} ${note}`);
+      meter.check();
       ctx.scan(sheet.text, src, (line) => sheet.cells[line - 1]);
       return;
     }
     case 'zip':
-      await readArchive(ctx, part, what);
+      await readArchive(ctx, part, what, who, meter);
       return;
     case 'message':
       if (messageReader === undefined) throw new Error('no reader for attached messages is registered');
@@ -330,24 +368,39 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
   }
 }
 
-function zipLimits(ctx: ExtractionContext) {
+function zipLimits(ctx: ExtractionContext, who: string, meter: Meter) {
+  const maxTotalBytes = Math.max(0, ctx.opts.maxTotalBytes - ctx.bytesRead);
   return {
     maxEntries: ctx.opts.maxArchiveEntries,
     maxEntryBytes: ctx.opts.maxPartBytes,
-    maxTotalBytes: Math.max(0, ctx.opts.maxTotalBytes - ctx.bytesRead),
+    maxTotalBytes,
     maxRatio: ctx.opts.maxCompressionRatio,
+    meter,
+    overTotal: (entry: string): never =>
+      ctx.budget.exceed(
+        'maxTotalBytes',
+        `${who} would inflate past the ${mb(ctx.opts.maxTotalBytes)} of bytes read in all at entry ${entry}`,
+      ),
   };
 }
 
-async function readArchive(ctx: ExtractionContext, part: Part, what: string): Promise<void> {
+async function readArchive(ctx: ExtractionContext, part: Part, what: string, who: string, meter: Meter): Promise<void> {
   let zip;
   try {
-    zip = await readZip(part.content, zipLimits(ctx));
+    zip = await readZip(part.content, zipLimits(ctx, who, meter));
   } catch (err) {
+    if (isStop(err)) throw err;
     ctx.notes.push(`skipped ${what}: it is not a readable zip archive (${(err as Error).message})`);
     return;
   }
   for (const note of zip.notes) ctx.notes.push(`${what} ${note}`);
+  // Count the PDFs before reading any: a thousand tiny ones would each cost a worker thread.
+  let pdfs = 0;
+  for (const entry of zip.entries)
+    if (entry.content !== undefined && kindOf(undefined, entry.name, entry.content) === 'pdf') pdfs++;
+  if (ctx.budget.pdfs + pdfs > ctx.opts.maxPdfs) {
+    ctx.budget.exceed('maxPdfs', `${who} holds ${pdfs} PDF documents; at most ${ctx.opts.maxPdfs} are read`);
+  }
   for (const entry of zip.entries) {
     const name = entry.name;
     const inner: Part = {

@@ -13,6 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { ExtractionCancelled, UNMETERED, type Meter } from './budget';
 
 /** Limits for {@link pdfToText}. */
 export interface PdfLimits {
@@ -47,13 +48,31 @@ const { parentPort, workerData } = require('node:worker_threads');
     cMapPacked: true,
     standardFontDataUrl: workerData.standardFontDataUrl,
   });
+  // The main thread asks us to stop (cancelled, or past the deadline) before it terminates the thread.
+  let stopped = false;
+  parentPort.on('message', (m) => {
+    if (m === 'stop') { stopped = true; void task.destroy(); }
+  });
+  const overtime = () => workerData.deadline !== undefined && Date.now() > workerData.deadline;
   const doc = await task.promise;
   const notes = [];
   const pages = [];
   let chars = 0;
   const last = Math.min(doc.numPages, workerData.maxPages);
+  if (last > workerData.pageBudget) {
+    // The message's page budget cannot cover this document: say so before reading any page.
+    await task.destroy();
+    parentPort.postMessage({ overPages: last });
+    return;
+  }
   if (doc.numPages > workerData.maxPages) notes.push('has ' + doc.numPages + ' pages; only the first ' + workerData.maxPages + ' were read');
   for (let p = 1; p <= last; p++) {
+    if (stopped) return;
+    if (overtime()) {
+      await task.destroy();
+      parentPort.postMessage({ overtime: true });
+      return;
+    }
     const page = await doc.getPage(p);
     const content = await page.getTextContent();
     let text = '';
@@ -81,6 +100,11 @@ const { parentPort, workerData } = require('node:worker_threads');
     }
     page.cleanup();
     chars += text.length;
+    if (chars > workerData.textBudget) {
+      await task.destroy();
+      parentPort.postMessage({ overText: chars });
+      return;
+    }
     pages.push(text);
     if (chars > workerData.maxChars) {
       notes.push('text layer passed ' + workerData.maxChars + ' characters at page ' + p + '; the rest was not read');
@@ -105,25 +129,85 @@ function pdfjsPaths(): { moduleUrl: string; cMapUrl: string; standardFontDataUrl
   };
 }
 
+/** What the worker thread answers. */
+interface WorkerAnswer {
+  pages?: string[];
+  notes?: string[];
+  error?: string;
+  /** Pages it would read, when that is over the page budget. */
+  overPages?: number;
+  /** Characters read, when that passed the text budget. */
+  overText?: number;
+  /** True when it saw the deadline pass between pages. */
+  overtime?: boolean;
+}
+
 /**
  * Reads the text layer of a PDF. Resolves with the page texts and notes, or with a string saying
- * why nothing could be read (damaged, password-protected, over the time or memory limit). Never rejects.
+ * why nothing could be read (damaged, password-protected, over the time or memory limit).
+ *
+ * The pages and text are reported to `meter` (its page and text budgets are handed to the worker,
+ * which stops as soon as they cannot be met) and the meter's deadline and signal end the worker: the
+ * promise then rejects with the meter's `BudgetExceeded` or an `ExtractionCancelled`. It rejects for
+ * nothing else.
  */
-export function pdfToText(bytes: Uint8Array, limits: PdfLimits): Promise<PdfText | string> {
-  return new Promise((resolve) => {
+export function pdfToText(bytes: Uint8Array, limits: PdfLimits, meter: Meter = UNMETERED): Promise<PdfText | string> {
+  try {
+    meter.check();
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  const { signal, deadline } = meter;
+  return new Promise((resolve, reject) => {
     let settled = false;
     let worker: Worker;
-    const finish = (result: PdfText | string): void => {
-      if (settled) return;
+    const settle = (): boolean => {
+      if (settled) return false;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const finish = (result: PdfText | string): void => {
+      if (!settle()) return;
       void worker.terminate();
       resolve(result);
+    };
+    // Stopped from outside: ask pdf.js to destroy its document, and end the thread shortly after
+    // whether or not it did (a thread stuck in a parser loop never reads the request).
+    const abandon = (err: unknown): void => {
+      if (!settle()) return;
+      worker.postMessage('stop');
+      setTimeout(() => void worker.terminate(), 100).unref();
+      reject(err);
+    };
+    const onAbort = (): void => abandon(new ExtractionCancelled());
+    // What the meter throws for the answer, or undefined when it accepts it.
+    const judge = (m: WorkerAnswer): unknown => {
+      try {
+        if (m.overtime === true) meter.check();
+        if (m.overPages !== undefined) meter.count('pdfPages', m.overPages);
+        if (m.overText !== undefined) meter.text(m.overText);
+        if (m.pages !== undefined) {
+          meter.count('pdfPages', m.pages.length);
+          meter.text(m.pages.reduce((n, p) => n + p.length, 0));
+        }
+      } catch (err) {
+        return err;
+      }
+      return undefined;
     };
     try {
       worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { ...pdfjsPaths(), bytes: new Uint8Array(bytes), ...limits },
+        workerData: {
+          ...pdfjsPaths(),
+          bytes: new Uint8Array(bytes),
+          ...limits,
+          pageBudget: meter.left('pdfPages'),
+          textBudget: meter.textLeft(),
+          deadline,
+        },
         resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb, maxYoungGenerationSizeMb: 32 },
         stdout: true, // pdf.js may print warnings; they are not ours to show
         stderr: true,
@@ -134,12 +218,32 @@ export function pdfToText(bytes: Uint8Array, limits: PdfLimits): Promise<PdfText
     }
     worker.stdout.resume(); // drained and dropped
     worker.stderr.resume();
-    const timer = setTimeout(
-      () => finish(`took longer than ${Math.round(limits.timeoutMs / 1000)} s to read; skipped`),
-      limits.timeoutMs,
-    );
-    worker.on('message', (m: { pages?: string[]; notes?: string[]; error?: string }) => {
-      finish(m.error !== undefined ? m.error : { pages: m.pages ?? [], notes: m.notes ?? [] });
+    // The PDF's own time limit skips it with a note; the extraction's deadline, if sooner, stops everything.
+    const untilDeadline = deadline === undefined ? Infinity : Math.max(0, deadline - Date.now());
+    const timer =
+      untilDeadline < limits.timeoutMs
+        ? setTimeout(() => {
+            try {
+              meter.check();
+            } catch (err) {
+              abandon(err);
+            }
+            // the clock said the deadline passed; a meter that disagrees gets the PDF's own verdict
+            finish(`took longer than ${Math.round(untilDeadline / 1000)} s to read; skipped`);
+          }, untilDeadline + 1)
+        : setTimeout(
+            () => finish(`took longer than ${Math.round(limits.timeoutMs / 1000)} s to read; skipped`),
+            limits.timeoutMs,
+          );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) onAbort();
+    worker.on('message', (m: WorkerAnswer) => {
+      const stop = judge(m);
+      if (stop !== undefined) abandon(stop);
+      else if (m.error !== undefined) finish(m.error);
+      else if (m.overtime === true || m.overPages !== undefined || m.overText !== undefined) {
+        finish('cannot be read (the reader stopped at a budget the extraction no longer enforces)');
+      } else finish({ pages: m.pages ?? [], notes: m.notes ?? [] });
     });
     worker.on('error', (err: Error & { code?: string }) => {
       finish(

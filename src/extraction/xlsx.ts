@@ -11,8 +11,12 @@
  * values of formulas, the formula text itself (a `HYPERLINK("http://…")` holds the address), and
  * hyperlink targets of cells.
  */
-import { decodeEntities } from './html';
+import { isStop, UNMETERED, type Meter } from './budget';
+import { decodeEntities, isSpace } from './html';
 import { readZip, type ZipLimits } from './zip';
+
+/** Cells (and shared strings) between two looks at the clock and two reports to the meter. */
+const CHECK_EVERY = 1024;
 
 /** A workbook's text: one cell per line, and the cell each line came from. */
 export interface XlsxText {
@@ -104,6 +108,32 @@ function attr(attrs: string, name: string): string | undefined {
   return m === null ? undefined : decodeEntities(m[1] ?? m[2] ?? '');
 }
 
+/**
+ * The text of the first `<f>` element of a cell's inner XML, as `/<f(?:\s[^>]*)?>([^<]*)<\/f>/`
+ * would capture it, by hand: that pattern tried from every `<f` of `<f <f <f …` (no '>') scans to
+ * the end each time, quadratic in the cell. Here a failed start resumes past what it looked at.
+ */
+export function formulaOf(inner: string): string | undefined {
+  for (let at = inner.indexOf('<f'); at !== -1;) {
+    const c = inner.charCodeAt(at + 2);
+    let gt: number;
+    if (c === 62 /* > */) gt = at + 2;
+    else if (isSpace(c)) gt = inner.indexOf('>', at + 3);
+    else {
+      at = inner.indexOf('<f', at + 2);
+      continue;
+    }
+    // No '>' after this start: none after any later start either.
+    if (gt === -1) return undefined;
+    const lt = inner.indexOf('<', gt + 1);
+    if (lt === -1) return undefined;
+    if (inner.startsWith('</f>', lt)) return inner.slice(gt + 1, lt);
+    // Every start before `gt` ends at the same '>' and fails the same way; none lies in (gt, lt).
+    at = inner.indexOf('<f', lt);
+  }
+  return undefined;
+}
+
 /** Resolves a relationship target against the folder of the part that refers to it. */
 function resolveTarget(base: string, target: string): string {
   if (target.startsWith('/')) return target.slice(1);
@@ -132,12 +162,25 @@ function relationships(xml: string | undefined): Map<string, { target: string; e
 /**
  * Reads every cell of every sheet of an XLSX workbook. Resolves with the text, or with a string
  * saying why the workbook could not be read.
+ *
+ * The work is reported to `meter` as it is done: the shared strings (count, and the table's text),
+ * every cell, and the text of every cell as it is expanded, so a tiny workbook whose 10,000 cells
+ * all name one 32 KB shared string stops at the text budget instead of building a 320 MB string.
  */
-export async function xlsxToText(bytes: Buffer, limits: ZipLimits): Promise<XlsxText | string> {
+export async function xlsxToText(
+  bytes: Buffer,
+  limits: ZipLimits,
+  meter: Meter = UNMETERED,
+): Promise<XlsxText | string> {
   let zip;
   try {
-    zip = await readZip(bytes, limits, (name) => name.startsWith('xl/') && /\.(?:xml|rels)$/.test(name));
+    zip = await readZip(
+      bytes,
+      { ...limits, meter: limits.meter ?? meter },
+      (name) => name.startsWith('xl/') && /\.(?:xml|rels)$/.test(name),
+    );
   } catch (err) {
+    if (isStop(err)) throw err;
     return `is not a readable workbook (${(err as Error).message})`;
   }
   const notes = [...zip.notes];
@@ -151,11 +194,47 @@ export async function xlsxToText(bytes: Buffer, limits: ZipLimits): Promise<Xlsx
 
   const shared: string[] = [];
   const sst = files.get('xl/sharedStrings.xml');
-  if (sst !== undefined) for (const [, inner] of elements(sst, 'si')) shared.push(textOf(inner));
+  if (sst !== undefined) {
+    let tableText = 0;
+    for (const [, inner] of elements(sst, 'si')) {
+      const text = textOf(inner);
+      shared.push(text);
+      tableText += text.length;
+      if (shared.length % CHECK_EVERY === 0) {
+        meter.check();
+        meter.count('sharedStrings', CHECK_EVERY);
+        meter.text(tableText);
+        tableText = 0;
+      }
+    }
+    meter.count('sharedStrings', shared.length % CHECK_EVERY);
+    meter.text(tableText);
+  }
 
   const rels = relationships(files.get('xl/_rels/workbook.xml.rels'));
   const lines: string[] = [];
   const cells: string[] = [];
+  // Text produced (with its line breaks), checked against what the meter allows at every line and
+  // reported in batches; `items` is the cells and hyperlinks not yet reported.
+  let produced = 0;
+  let left = meter.textLeft();
+  let items = 0;
+  const line = (text: string, locator: string): void => {
+    produced += text.length + 1;
+    if (produced > left) meter.text(produced); // throws: over the part's or the message's text budget
+    lines.push(text);
+    cells.push(locator);
+  };
+  const item = (): void => {
+    if (++items === CHECK_EVERY) {
+      meter.check();
+      meter.count('cells', items);
+      meter.text(produced);
+      left = meter.textLeft();
+      items = 0;
+      produced = 0;
+    }
+  };
   for (const [attrs] of elements(workbook, 'sheet')) {
     const sheetName = attr(attrs, 'name') ?? 'sheet';
     const rid = attr(attrs, 'r:id');
@@ -165,6 +244,7 @@ export async function xlsxToText(bytes: Buffer, limits: ZipLimits): Promise<Xlsx
     const xml = files.get(path);
     if (xml === undefined) continue; // skipped with a note above, or a chartsheet
     for (const [cellAttrs, inner] of elements(xml, 'c')) {
+      item();
       const ref = attr(cellAttrs, 'r') ?? '?';
       const type = attr(cellAttrs, 't');
       let value: string;
@@ -174,23 +254,21 @@ export async function xlsxToText(bytes: Buffer, limits: ZipLimits): Promise<Xlsx
         const v = /<v>([^<]*)<\/v>/.exec(inner)?.[1];
         value = v === undefined ? '' : type === 's' ? (shared[Number(v)] ?? '') : decodeEntities(v);
       }
-      const formula = /<f(?:\s[^>]*)?>([^<]*)<\/f>/.exec(inner)?.[1];
+      const formula = inner === '' ? undefined : formulaOf(inner);
       if (formula !== undefined && formula !== '') value += `\t=${decodeEntities(formula)}`;
       if (value === '') continue;
-      for (const line of value.split(/\r\n|\r|\n/)) {
-        lines.push(line);
-        cells.push(`${sheetName}!${ref}`);
-      }
+      const locator = `${sheetName}!${ref}`;
+      for (const text of value.split(/\r\n|\r|\n/)) line(text, locator);
     }
     // Hyperlinks of cells point outside the workbook through the sheet's relationships.
     const sheetRels = relationships(files.get(resolveTarget(path, `_rels/${path.split('/').pop()}.rels`)));
     for (const [linkAttrs] of elements(xml, 'hyperlink')) {
+      item();
       const target = sheetRels.get(attr(linkAttrs, 'r:id') ?? '');
-      if (target?.external) {
-        lines.push(target.target);
-        cells.push(`${sheetName}!${attr(linkAttrs, 'ref') ?? '?'} link`);
-      }
+      if (target?.external) line(target.target, `${sheetName}!${attr(linkAttrs, 'ref') ?? '?'} link`);
     }
   }
+  meter.count('cells', items);
+  meter.text(produced);
   return { text: lines.join('\n'), cells, notes };
 }

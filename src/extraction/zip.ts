@@ -13,6 +13,7 @@
  */
 import * as yauzl from 'yauzl';
 import type { Readable } from 'node:stream';
+import { isStop, UNMETERED, type Meter } from './budget';
 
 /** Limits for {@link readZip}. */
 export interface ZipLimits {
@@ -20,6 +21,13 @@ export interface ZipLimits {
   maxEntryBytes: number;
   maxTotalBytes: number;
   maxRatio: number;
+  /** Counts every entry looked at ('zipEntries') and checks the deadline; may throw to stop. */
+  meter?: Meter;
+  /**
+   * Called instead of noting that the archive would inflate past `maxTotalBytes`, when that total is
+   * a hard budget; it throws.
+   */
+  overTotal?: (entry: string) => never;
 }
 
 /** One entry read, or skipped with a reason. */
@@ -75,7 +83,7 @@ async function inflate(stream: Readable, limit: number): Promise<Buffer | string
 /**
  * Reads the entries of a zip archive under `limits`. `want` selects entries by name (others are
  * passed over silently, e.g. the styles of a workbook). Directories are skipped. Throws only when
- * the bytes are not a zip archive at all.
+ * the bytes are not a zip archive at all, or when the meter or `overTotal` stops the extraction.
  */
 export async function readZip(
   bytes: Buffer,
@@ -90,9 +98,11 @@ export async function readZip(
   }
   let seen = 0;
   let total = 0;
+  const meter = limits.meter ?? UNMETERED;
   try {
     for (;;) {
       if (seen >= limits.maxEntries) break;
+      meter.check();
       const entry = await new Promise<yauzl.Entry | undefined>((resolve, reject) => {
         const onEntry = (e: yauzl.Entry): void => {
           zip.removeListener('end', onEnd);
@@ -116,6 +126,7 @@ export async function readZip(
       });
       if (entry === undefined) break;
       seen++;
+      meter.count('zipEntries', 1);
       const name = entry.fileName;
       if (name.endsWith('/') || !want(name)) continue;
       const declared = entry.uncompressedSize;
@@ -136,6 +147,7 @@ export async function readZip(
         continue;
       }
       if (total + declared > limits.maxTotalBytes) {
+        limits.overTotal?.(name);
         notes.push(
           `stopped at entry ${name}: the archive would inflate past the ${mb(limits.maxTotalBytes)} total limit`,
         );
@@ -150,6 +162,7 @@ export async function readZip(
       entries.push({ name, content });
     }
   } catch (err) {
+    if (isStop(err)) throw err;
     notes.push(`is damaged after ${seen} entries (${(err as Error).message}); the rest was not read`);
   } finally {
     zip.close();
