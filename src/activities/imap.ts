@@ -31,6 +31,9 @@ export interface ImapDeps extends AuthenticateDeps {
   maxMessageBytes: number;
 }
 
+/** Time left at the end of an attempt to check trust and answer, after extraction spent its deadline. */
+const ANALYSIS_MARGIN_MS = 20_000;
+
 /** A message with more addresses than this is truncated (with a note) to keep workflow payloads small. */
 export const MAX_INDICATORS_PER_MESSAGE = 5000;
 
@@ -230,7 +233,14 @@ export function createImapActivities(deps: ImapDeps) {
   }
 
   async function analyzeSource(ref: MessageRef, source: Buffer): Promise<MessageAnalysis> {
-    const extraction = await extractFromMessage(source, { maxMessageBytes: deps.maxMessageBytes });
+    // The attempt stops itself before Temporal gives up on it (a timed-out attempt would otherwise go on burning
+    // CPU beside its retry), and stops at once when the activity is cancelled.
+    const ctx = Context.current();
+    const extraction = await extractFromMessage(source, {
+      maxMessageBytes: deps.maxMessageBytes,
+      deadline: Date.now() + Math.max(5_000, ctx.info.startToCloseTimeoutMs - ANALYSIS_MARGIN_MS),
+      signal: ctx.cancellationSignal,
+    });
     const notes = [...extraction.notes];
     let indicators = extraction.indicators.map((i) => ({ value: i.value, version: i.version, where: i.where }));
     if (indicators.length > MAX_INDICATORS_PER_MESSAGE) {
