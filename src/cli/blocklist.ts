@@ -6,6 +6,7 @@ import { submitBlock, submitUnblock } from '../blocklist-client';
 import { canonicalOrRefusal } from '../policy/blocklist';
 import { blocklistWorkflowId } from '../shared/constants';
 import { durationMs, durationProblem } from '../shared/duration';
+import { oneLine } from '../shared/text';
 import { listQuery, statusQuery, syncUpdate, whyQuery } from '../shared/messages';
 import type {
   BlockResult,
@@ -53,25 +54,36 @@ export function parseTtl(text: string | undefined): number | null | undefined {
   return ms;
 }
 
-function formatWhy(w: WhyAnswer): string {
+/** Human text of the `why` answer (exported for tests). */
+export function formatWhy(w: WhyAnswer): string {
   const lines = [`${w.value} is ${w.blocked ? 'BLOCKED' : 'not blocked'} by mail2waf`];
   for (const e of w.entries) {
     lines.push(
       `  entry ${e.value}${e.value === w.value ? '' : ` (contains ${w.value})`}: since ${e.addedAt}, ` +
         `${e.expiresAt ? `until ${e.expiresAt}` : 'permanent'}`,
     );
+    // Subjects, senders, message ids and details come from mail: one escaped line each (src/shared/text.ts).
     for (const src of e.sources) {
       lines.push(
         src.kind === 'manual'
-          ? `    manual block by ${src.ref} at ${src.at}: ${src.detail ?? ''}`
-          : `    message ${src.ref} from ${src.from ?? '?'} "${src.subject ?? ''}" at ${src.at} (${src.detail ?? ''})`,
+          ? `    manual block by ${oneLine(src.ref)} at ${oneLine(src.at)}: ${oneLine(src.detail)}`
+          : `    message ${oneLine(src.ref)} from ${oneLine(src.from ?? '?')} "${oneLine(src.subject)}" at ` +
+              `${oneLine(src.at)} (${oneLine(src.detail)})`,
       );
     }
   }
-  for (const r of w.removed) lines.push(`  ${r.value} was unblocked at ${r.removedAt} by ${r.actor}: ${r.reason}`);
-  for (const r of w.refused)
-    lines.push(`  ${r.value} was refused at ${r.at} (asked by ${r.ref}): ${r.code} — ${r.reason}`);
-  if (w.foreign.length) lines.push(`  also in the IP sets, not ours: ${w.foreign.join(', ')}`);
+  for (const r of w.removed) {
+    lines.push(
+      `  ${oneLine(r.value)} was unblocked at ${oneLine(r.removedAt)} by ${oneLine(r.actor)}: ${oneLine(r.reason)}`,
+    );
+  }
+  for (const r of w.refused) {
+    lines.push(
+      `  ${oneLine(r.value)} was refused at ${oneLine(r.at)} (asked by ${oneLine(r.ref)}): ${oneLine(r.code)} — ` +
+        oneLine(r.reason, 1000),
+    );
+  }
+  if (w.foreign.length) lines.push(`  also in the IP sets, not ours: ${w.foreign.map((f) => oneLine(f)).join(', ')}`);
   return lines.join('\n');
 }
 
@@ -79,7 +91,7 @@ function formatBlock(r: BlockResult): string {
   return [
     ...r.added.map((v) => `blocked ${v}`),
     ...r.alreadyPresent.map((v) => `already blocked ${v}`),
-    ...r.refused.map((x) => `refused ${x.value}: ${x.code} — ${x.reason}`),
+    ...r.refused.map((x) => `refused ${oneLine(x.value)}: ${oneLine(x.code)} — ${oneLine(x.reason, 1000)}`),
     r.synced ? 'AWS WAF is up to date.' : 'Recorded; the write to AWS WAF is still pending (see mail2waf status).',
   ].join('\n');
 }
@@ -88,7 +100,7 @@ function formatUnblock(r: UnblockResult): string {
   return [
     ...r.removed.map((v) => `unblocked ${v}`),
     ...r.notFound.map((v) => `${v} is not on mail2waf's blocklist (mail2waf only removes what it added)`),
-    ...r.refused.map((x) => `refused ${x.value}: ${x.reason}`),
+    ...r.refused.map((x) => `refused ${oneLine(x.value)}: ${oneLine(x.reason, 1000)}`),
     r.synced ? 'AWS WAF is up to date.' : 'Recorded; the write to AWS WAF is still pending (see mail2waf status).',
   ].join('\n');
 }
@@ -120,7 +132,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
                 e.value,
                 e.addedAt,
                 String(e.sources.length),
-                `${e.sources[0]?.kind === 'manual' ? 'manual by ' : ''}${e.sources[0]?.ref ?? ''}`,
+                `${e.sources[0]?.kind === 'manual' ? 'manual by ' : ''}${oneLine(e.sources[0]?.ref)}`,
               ]),
             ]),
       );
@@ -140,8 +152,20 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
         [
           `target ${s.target.name}: ${s.target.ipSetV4Name} + ${s.target.ipSetV6Name} (${s.target.scope}, ${s.target.region})`,
           `entries: ${s.entries.v4} IPv4, ${s.entries.v6} IPv6; pending changes: ${s.pendingChanges}`,
-          `last sync: ${s.lastSync ? s.lastSync.at : 'never'}${s.lastSyncError ? `; last error: ${s.lastSyncError}` : ''}`,
-          `foreign entries (not ours, never removed): ${[...s.foreign.v4, ...s.foreign.v6].join(', ') || 'none'}`,
+          `last sync: ${s.lastSync ? s.lastSync.at : 'never'}${s.lastSyncError ? `; last error: ${oneLine(s.lastSyncError, 1000)}` : ''}`,
+          `foreign entries (not ours, never removed): ${
+            [...s.foreign.v4, ...s.foreign.v6].map((f) => oneLine(f)).join(', ') || 'none'
+          }`,
+          ...(s.lastSync?.shared && s.lastSync.shared.v4.length + s.lastSync.shared.v6.length > 0
+            ? [
+                `shared with someone else's entries (kept when ours end): ${[
+                  ...s.lastSync.shared.v4,
+                  ...s.lastSync.shared.v6,
+                ]
+                  .map((f) => oneLine(f))
+                  .join(', ')}`,
+              ]
+            : []),
           `workflow history: ${s.historyLength} events`,
         ].join('\n'),
       );
@@ -199,7 +223,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
         answer,
         (a: SyncAnswer) =>
           a.error
-            ? `sync failed: ${a.error}`
+            ? `sync failed: ${oneLine(a.error, 1000)}`
             : [
                 `synced at ${a.report?.at}`,
                 `  IPv4: restored or added ${a.report?.v4.added}, removed ${a.report?.v4.removed}, foreign ${a.report?.v4.foreign}`,

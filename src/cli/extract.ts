@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { extractFromFile, type FileExtraction } from '../extraction/file';
 import { IndicatorSet, type FoundIndicator } from '../extraction/indicators';
+import { oneLine } from '../shared/text';
 import { table, UserError, type Printer } from './output';
 
 /** What `extract` prints with --json: each file's result, and the indicators of all files merged. */
@@ -78,7 +79,8 @@ function human(r: ExtractResult): string {
           f.blockable ? 'yes' : 'no',
           f.blockable ? (f.derivedFromRange ? `range ${f.derivedFromRange}` : '') : (f.reasonCode ?? ''),
           String(f.seen),
-          `${f.where[0] ?? ''}${f.places.length > 1 ? ` (+${f.places.length - 1} more)` : ''}`,
+          // Where it was seen is text from the file (attachment names, lines): one escaped line.
+          `${oneLine(f.where[0] ?? '', 120)}${f.places.length > 1 ? ` (+${f.places.length - 1} more)` : ''}`,
         ]),
       ]),
     );
@@ -89,8 +91,8 @@ function human(r: ExtractResult): string {
       (r.indicators.length > 0 ? '' : ' — nothing that looks like an IP address was found'),
   );
   for (const f of r.files) {
-    if (!f.ok) out.push(`${f.file}: not read — ${f.reason ?? 'unknown reason'}`);
-    for (const note of f.notes) out.push(`${f.file}: note: ${note}`);
+    if (!f.ok) out.push(`${oneLine(f.file)}: not read — ${oneLine(f.reason ?? 'unknown reason')}`);
+    for (const note of f.notes) out.push(`${oneLine(f.file)}: note: ${oneLine(note)}`);
   }
   return out.join('\n');
 }

@@ -1,4 +1,5 @@
 /** One printer for every command: human text by default, one stable JSON document with --json. */
+import { terminalSafe } from '../shared/text';
 
 /** An error the operator can fix (bad input, bad config, unknown name): exit code 1. Anything else is 2. */
 export class UserError extends Error {
@@ -22,7 +23,9 @@ export function createPrinter(json: boolean, write: (s: string) => void = (s) =>
     exitCode: 0,
     result(value, human, refused = false) {
       if (refused) this.exitCode = 1;
-      write(json ? `${JSON.stringify({ ok: !refused, result: value }, null, 2)}\n` : `${human(value)}\n`);
+      // Human text passes terminalSafe last: whatever a formatter let through from mail, no escape sequence or
+      // bidi control reaches the terminal (each mail-controlled field is also made one line with oneLine).
+      write(json ? `${JSON.stringify({ ok: !refused, result: value }, null, 2)}\n` : `${terminalSafe(human(value))}\n`);
     },
   };
 }
@@ -39,7 +42,7 @@ export function printError(err: unknown, json: boolean, write: (s: string) => vo
       `${JSON.stringify({ ok: false, error: { kind: code === 1 ? 'user' : 'failure', message: e.message } }, null, 2)}\n`,
     );
   } else {
-    write(`mail2waf: ${e.message}\n`);
+    write(`mail2waf: ${terminalSafe(String(e?.message ?? e))}\n`);
   }
 }
 

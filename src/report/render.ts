@@ -1,14 +1,31 @@
 /** Pure rendering of the sweep report e-mail: one plain-text message a security engineer can read at a glance. */
-import type { ApprovalState, BlockResult, SweepResult } from '../shared/types';
+import { oneLine } from '../shared/text';
+import type { ApprovalState, BlockResult, Refusal, SweepResult } from '../shared/types';
 
 export interface RenderedReport {
   subject: string;
   text: string;
 }
 
-function list(title: string, lines: string[]): string[] {
-  if (lines.length === 0) return [];
-  return [`${title} (${lines.length})`, ...lines.map((l) => `  ${l}`), ''];
+/**
+ * A titled list. Every item is one line: values and fields that come from mail (subjects, senders, notes,
+ * reasons) pass through oneLine where the item is built, and the item itself once more here, so that no text in
+ * an advisory can add a line to the report (a forged "Blocked" entry) or carry terminal escapes.
+ */
+function list(title: string, items: (string | string[])[]): string[] {
+  if (items.length === 0) return [];
+  return [
+    `${title} (${items.length})`,
+    ...items.flatMap((item) => {
+      const [first, ...more] = typeof item === 'string' ? [item] : item;
+      return [`  ${oneLine(first, 2000)}`, ...more.map((l) => `    ${oneLine(l, 2000)}`)];
+    }),
+    '',
+  ];
+}
+
+function refusalLine(r: Refusal): string {
+  return `${oneLine(r.value)} — ${oneLine(r.code)}: ${oneLine(r.reason, 1000)}`;
 }
 
 export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = {}): RenderedReport {
@@ -29,9 +46,9 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
     '',
     ...(result.approval && result.approval.status !== 'not-needed'
       ? [
-          `Approval: ${result.approval.status}${result.approval.decidedBy ? ` by ${result.approval.decidedBy}` : ''}` +
-            `${result.approval.decisionReason ? ` (${result.approval.decisionReason})` : ''} — held because ` +
-            `${result.approval.heldBecause?.code}: ${result.approval.heldBecause?.reason}`,
+          `Approval: ${result.approval.status}${result.approval.decidedBy ? ` by ${oneLine(result.approval.decidedBy)}` : ''}` +
+            `${result.approval.decisionReason ? ` (${oneLine(result.approval.decisionReason)})` : ''} — held because ` +
+            `${oneLine(result.approval.heldBecause?.code)}: ${oneLine(result.approval.heldBecause?.reason, 1000)}`,
           '',
         ]
       : []),
@@ -41,29 +58,30 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
     ...list('Expired since the last report (removed from AWS WAF)', block.expired ?? []),
     ...list('Evicted to make room (IP set full)', block.evicted ?? []),
     block.capacityWarning ? `CAPACITY WARNING: ${block.capacityWarning}.\n` : '',
-    ...list(
-      'Refused',
-      block.refused.map((r) => `${r.value} — ${r.code}: ${r.reason}`),
-    ),
+    ...list('Refused', block.refused.map(refusalLine)),
     ...Object.entries(result.blocks ?? {})
       .slice(1)
       .flatMap(([name, b]) => [
-        `Target ${name}: ${b.added.length} ${verb}, ${b.alreadyPresent.length} already blocked, ${b.refused.length} refused`,
-        ...b.added.map((v) => `  ${v}`),
-        ...b.refused.map((r) => `  refused ${r.value} — ${r.code}: ${r.reason}`),
+        `Target ${oneLine(name)}: ${b.added.length} ${verb}, ${b.alreadyPresent.length} already blocked, ${b.refused.length} refused`,
+        ...b.added.map((v) => `  ${oneLine(v)}`),
+        ...b.refused.map((r) => `  refused ${refusalLine(r)}`),
         '',
       ]),
     ...list(
       'Messages processed',
-      processed.map(
-        (m) =>
-          `${m.subject ?? '(no subject)'} — from ${m.from ?? 'unknown'} — ${m.indicatorCount} address(es)` +
-          `${m.messageId ? ` — ${m.messageId}` : ''}${m.notes.length ? `\n    notes: ${m.notes.join('; ')}` : ''}`,
-      ),
+      processed.map((m) => [
+        `${m.subject === undefined ? '(no subject)' : oneLine(m.subject)} — from ${oneLine(m.from ?? 'unknown')} — ` +
+          `${m.indicatorCount} address(es)${m.messageId ? ` — ${oneLine(m.messageId)}` : ''}`,
+        ...(m.notes.length ? [`notes: ${m.notes.map((n) => oneLine(n)).join('; ')}`] : []),
+      ]),
     ),
     ...list(
       'Messages quarantined',
-      quarantined.map((m) => `${m.subject ?? '(no subject)'} (uid ${m.uid}) — ${m.reasonCode}: ${m.reason}`),
+      quarantined.map(
+        (m) =>
+          `${m.subject === undefined ? '(no subject)' : oneLine(m.subject)} (uid ${m.uid}) — ` +
+          `${oneLine(m.reasonCode)}: ${oneLine(m.reason, 1000)}`,
+      ),
     ),
     opts.webUiUrl ? `Workflow: ${opts.webUiUrl}` : '',
     'Unblock with: mail2waf unblock <ip|cidr> --reason "<why>"',
@@ -83,7 +101,7 @@ export function renderApprovalRequest(input: { sweepId: string; preview: BlockRe
   const { preview, approval, sweepId } = input;
   const subject = `mail2waf: approval needed — sweep would block ${preview.added.length} new address(es)`;
   const text = [
-    `Sweep ${sweepId} is held: ${approval.heldBecause?.code}: ${approval.heldBecause?.reason}.`,
+    `Sweep ${oneLine(sweepId)} is held: ${oneLine(approval.heldBecause?.code)}: ${oneLine(approval.heldBecause?.reason, 1000)}.`,
     `Decide before ${approval.deadline}; no answer means REJECT.`,
     '',
     `  approve: mail2waf approve ${sweepId} --reason "<why>"`,
@@ -92,10 +110,7 @@ export function renderApprovalRequest(input: { sweepId: string; preview: BlockRe
     '',
     ...list('Would block (new)', preview.added),
     ...list('Already blocked', preview.alreadyPresent),
-    ...list(
-      'Refused',
-      preview.refused.map((r) => `${r.value} — ${r.code}: ${r.reason}`),
-    ),
+    ...list('Refused', preview.refused.map(refusalLine)),
   ].join('\n');
   return { subject, text };
 }
