@@ -7,6 +7,7 @@ import { strToU8, zipSync } from 'fflate';
 import { EXTRACTION_CANCELLED, ExtractionCancelled } from '../../src/extraction/budget';
 import { extractFromFile } from '../../src/extraction/file';
 import { extractFromMessage } from '../../src/extraction/message';
+import { unwrapUrls } from '../../src/extraction/unwrap';
 import { formulaOf } from '../../src/extraction/xlsx';
 import { buildMessage, buildPdf, buildXlsx, buildZip } from '../fixtures/advisories/builders';
 
@@ -274,4 +275,12 @@ describe('linear time on pathological shapes', () => {
       expect(m.indicators).toEqual([]);
     }
   });
+});
+
+test('URL Defense v3: a megabyte of link starts is read in one pass, links still unwrapped', () => {
+  const start = 'https://urldefense.com/v3/__';
+  expect(unwrapUrls(start.repeat((1 << 20) / start.length) + '__;')).toContain(start);
+  const link = `${start}http://45.133.1.20/login__;!!abc`;
+  // (a start's link may not cross a line, so the thousand starts before the line break take nothing)
+  expect(unwrapUrls(`${start.repeat(1000)}\n${link}`)).toContain('\n http://45.133.1.20/login !abc');
 });
