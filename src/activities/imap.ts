@@ -104,8 +104,21 @@ export interface MoveInput {
 }
 
 function imapFailure(err: unknown, settings: ImapSettings, mailbox?: string): never {
-  const e = err as Error & { authenticationFailed?: boolean; mailboxMissing?: boolean; code?: string };
+  const e = err as Error & {
+    authenticationFailed?: boolean;
+    mailboxMissing?: boolean;
+    tlsFailed?: boolean;
+    code?: string;
+  };
   if (e instanceof ApplicationFailure) throw e;
+  if (e.tlsFailed) {
+    // Retrying will not make the server offer TLS: it is a setting to fix, not a hiccup.
+    throw ApplicationFailure.nonRetryable(
+      `IMAP server ${settings.host}:${settings.port} did not set up TLS (${e.message}) — use IMAP_SECURE=true ` +
+        'with port 993, or set IMAP_ALLOW_PLAINTEXT=true if this network is trusted',
+      ErrorTypes.ConfigError,
+    );
+  }
   if (e.authenticationFailed) {
     throw ApplicationFailure.nonRetryable(
       `IMAP login failed for ${settings.user} at ${settings.host}:${settings.port} — check IMAP_USER and IMAP_PASSWORD`,

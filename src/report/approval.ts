@@ -3,7 +3,7 @@
  * message, sender and place it came from, so nobody approves an outsider's addresses along with a report they
  * trust. Pure rendering; mail-controlled text is put on one line and cut, so it cannot forge lines.
  */
-import { oneLine } from '../shared/limits';
+import { oneLine } from '../shared/text';
 import type { ApprovalSummary } from '../shared/types';
 
 /** Mail-controlled text on one line (see shared/limits oneLine); an absent value is said so. */
