@@ -32,10 +32,11 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
   const block = result.block ?? { added: [], alreadyPresent: [], refused: [], synced: true };
   const processed = result.messages.filter((m) => m.status === 'processed');
   const quarantined = result.messages.filter((m) => m.status === 'quarantined');
+  const held = result.messages.filter((m) => m.status === 'held');
   const verb = result.dryRun ? 'would block' : 'blocked';
   const subject =
     `${result.dryRun ? '[DRY RUN] ' : ''}mail2waf: ${block.added.length} ${verb}, ${block.refused.length} refused, ` +
-    `${quarantined.length} quarantined (${result.messages.length} message${result.messages.length === 1 ? '' : 's'})`;
+    `${quarantined.length} quarantined${held.length ? `, ${held.length} held for approval` : ''} (${result.messages.length} message${result.messages.length === 1 ? '' : 's'})`;
 
   const lines: string[] = [
     `mail2waf sweep ${result.sweepId} of mailbox ${result.mailbox}`,
@@ -82,6 +83,17 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
           `${m.subject === undefined ? '(no subject)' : oneLine(m.subject)} (uid ${m.uid}) — ` +
           `${oneLine(m.reasonCode)}: ${oneLine(m.reason, 1000)}`,
       ),
+    ),
+    ...list(
+      'Messages held for approval (each waits on its own; decide with mail2waf approve|reject <id>)',
+      held.map((m) => {
+        const approvalId = result.held?.find((h) => h.uids.includes(m.uid))?.approvalId;
+        return [
+          `${m.subject === undefined ? '(no subject)' : oneLine(m.subject)} — from ${oneLine(m.from ?? 'unknown')} — ` +
+            `${m.indicatorCount} address(es) — ${oneLine(m.reasonCode)}`,
+          approvalId ? `id: ${approvalId}` : 'not started (dry run)',
+        ];
+      }),
     ),
     opts.webUiUrl ? `Workflow: ${opts.webUiUrl}` : '',
     'Unblock with: mail2waf unblock <ip|cidr> --reason "<why>"',

@@ -90,3 +90,29 @@ describe('mail-controlled text cannot forge lines or drive a terminal', () => {
     expect(text).toContain('… (100000 chars)');
   });
 });
+
+test('held messages are listed with the approval that decides each, and counted in the subject', () => {
+  const { subject, text } = renderReport({
+    sweepId: 'sweep-1',
+    mailbox: 'INBOX',
+    dryRun: false,
+    messages: [
+      {
+        uid: 7,
+        subject: 'Phishing report\r\nBlocked (new in AWS WAF) (1)',
+        from: 'alice@mail2waf.test',
+        status: 'held',
+        reasonCode: 'reported-phish',
+        reason: 'an attached message',
+        indicators: ['45.9.148.18'],
+        indicatorCount: 1,
+        notes: [],
+      },
+    ],
+    held: [{ approvalId: 'mail2waf-approval-INBOX-1-7', kind: 'held-message', uids: [7], reason: 'phish' }],
+  });
+  expect(subject).toMatch(/1 held for approval/);
+  expect(text).toMatch(/Messages held for approval[^\n]*\n {2}Phishing report\\r\\nBlocked/);
+  expect(text).toContain('id: mail2waf-approval-INBOX-1-7');
+  expect(text).not.toMatch(/^Blocked \(new in AWS WAF\)/m);
+});
