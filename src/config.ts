@@ -1,9 +1,15 @@
 /**
- * The one place that reads the environment. Settings are validated with zod and every problem is reported at
- * once, with the variable to fix, so that a worker fails fast instead of failing on its first message.
- * Secrets come from the environment or from files (`*_FILE`), never from workflow inputs.
+ * The one place that reads the environment and the settings file. Settings are validated with zod and every
+ * problem is reported at once, with the variable to fix, so that a worker fails fast instead of failing on its
+ * first message. Secrets come from the environment or from files (`*_FILE`), never from the settings file and
+ * never from workflow inputs.
+ *
+ * MAIL2WAF_CONFIG names an optional YAML file with the long settings (targets, trusted senders, never-block
+ * lists…) under the same names as the environment variables; a variable set in the environment wins over the
+ * file, key by key.
  */
 import { readFileSync } from 'node:fs';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE_ID, DEFAULT_TASK_QUEUE } from './shared/constants';
 import { DURATION_PATTERN, MAX_DURATION_TEXT, durationMs } from './shared/duration';
@@ -118,6 +124,8 @@ const workerSchema = clientSchema.extend({
   MTA_HOSTS: nameList('a host name', normalizeHostName),
   TRUSTED_ARC_SEALERS: nameList('a domain', normalizeHostName),
   DNS_RECORDS_FILE: nonEmpty.optional(),
+  // Only `mail2waf doctor` uses these: the DKIM keys it checks in DNS (`domain=selector`, comma-separated).
+  DKIM_SELECTORS: z.string().optional(),
 });
 
 export interface ClientConfig {
@@ -150,6 +158,10 @@ export interface WorkerConfig extends ClientConfig {
   aws: { region: string; wafEndpoint?: string };
   /** Trust gate settings; dnsRecordsFile replaces the real DNS (local stack and tests only). */
   trust: TrustConfig & { dnsRecordsFile?: string };
+  /** DKIM selectors per trusted domain (DKIM_SELECTORS): what `mail2waf doctor` looks up in DNS. */
+  dkimSelectors: { domain: string; selector: string }[];
+  /** Where the settings came from: the settings file (if any) and the keys it provided that the environment did not. */
+  source: SettingsSource;
 }
 
 /** `X_FILE=/path` stands for `X=<contents of file>`: the usual way to pass secrets from a secret store. */
@@ -170,17 +182,178 @@ function withSecretFiles(env: Env, keys: string[]): Env {
   return out;
 }
 
-function parse<S extends z.ZodTypeAny>(schema: S, env: Env): z.infer<S> {
+function parse<S extends z.ZodTypeAny>(schema: S, env: Env, source?: SettingsSource): z.infer<S> {
   const result = schema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((i) => {
         const key = i.path.join('.');
-        return env[key] === undefined ? `${key} is not set` : `${key}: ${i.message}`;
+        if (env[key] === undefined) return `${key} is not set`;
+        // A value from the settings file is named with the file, so the operator knows where to fix it.
+        return source?.fromFile.includes(key) ? `${key} (in ${source.file}): ${i.message}` : `${key}: ${i.message}`;
       }),
     );
   }
   return result.data;
+}
+
+/** Where the settings came from: the file MAIL2WAF_CONFIG names (if any) and the keys taken from it. */
+export interface SettingsSource {
+  file?: string;
+  /** Keys whose value came from the file (the environment did not set them). */
+  fromFile: string[];
+  /** Keys the file set that the environment overrode. */
+  overridden: string[];
+}
+
+/**
+ * Secret values never live in the settings file (it is the kind of file that gets committed or put in a
+ * ConfigMap): the file may name a file holding the secret (`IMAP_PASSWORD_FILE`), the value comes from there.
+ */
+const SECRET_KEYS = [
+  'IMAP_PASSWORD',
+  'SMTP_PASSWORD',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'TEMPORAL_API_KEY',
+];
+
+/** Keys the settings file may set: every setting of the worker's schema, and the secret-file forms. */
+function fileKeys(): Set<string> {
+  return new Set([
+    ...Object.keys(workerSchema.shape).filter((k) => !SECRET_KEYS.includes(k)),
+    'IMAP_PASSWORD_FILE',
+    'SMTP_PASSWORD_FILE',
+  ]);
+}
+
+/** A YAML scalar as the environment would spell it; undefined for something that is not a scalar. */
+function scalarText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * One value of the settings file in its environment spelling. Lists may be YAML sequences; `k=v` lists
+ * (SOURCE_TTL, DKIM_SELECTORS, NEVER_BLOCK labels) may be mappings; WAF_TARGETS may be a mapping of target
+ * name to `{scope, region, ipSetV4, ipSetV6}`.
+ */
+function fileValue(key: string, v: unknown, at: string, problems: string[]): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  const scalar = scalarText(v);
+  if (scalar !== undefined) return scalar;
+  const item = (x: unknown, where: string): string | undefined => {
+    const s = scalarText(x);
+    if (s === undefined) problems.push(`${at}: ${where} is not a single value`);
+    else if (s.includes(',')) problems.push(`${at}: ${where} "${s}" contains a comma (give each one as its own item)`);
+    else return s;
+    return undefined;
+  };
+  const joined = (items: (string | undefined)[]) => items.filter((x): x is string => x !== undefined).join(',');
+  if (Array.isArray(v)) {
+    if (key === 'WAF_TARGETS') {
+      return joined(
+        v.map((t, i) => (isRecord(t) ? targetText(undefined, t, `${at}[${i}]`, problems) : item(t, `[${i}]`))),
+      );
+    }
+    return joined(v.map((x, i) => item(x, `[${i}]`)));
+  }
+  if (isRecord(v)) {
+    if (key === 'WAF_TARGETS') {
+      return joined(Object.entries(v).map(([name, t]) => targetText(name, t, `${at}.${name}`, problems)));
+    }
+    if (key === 'SOURCE_TTL' || key === 'DKIM_SELECTORS' || key === 'NEVER_BLOCK') {
+      const sep = key === 'NEVER_BLOCK' ? ' ' : '=';
+      const pairs: string[] = [];
+      for (const [k, val] of Object.entries(v)) {
+        const values = Array.isArray(val) ? val : [val];
+        for (const [i, x] of values.entries()) {
+          const s = item(x, Array.isArray(val) ? `${k}[${i}]` : k);
+          if (s !== undefined) pairs.push(`${k}${sep}${s}`);
+        }
+      }
+      return pairs.join(',');
+    }
+  }
+  problems.push(`${at}: expected a value or a list of values`);
+  return undefined;
+}
+
+/** A WAF_TARGETS entry of the settings file → `name=SCOPE:region:v4-set:v6-set`. */
+function targetText(name: string | undefined, t: unknown, at: string, problems: string[]): string | undefined {
+  if (!isRecord(t)) {
+    problems.push(`${at}: expected {scope, region, ipSetV4, ipSetV6}`);
+    return undefined;
+  }
+  const unknown = Object.keys(t).filter((k) => !['name', 'scope', 'region', 'ipSetV4', 'ipSetV6'].includes(k));
+  if (unknown.length > 0)
+    problems.push(`${at}: unknown key(s) ${unknown.join(', ')} (name, scope, region, ipSetV4, ipSetV6)`);
+  const field = (k: string) => scalarText(t[k]) ?? '';
+  const n = name ?? field('name');
+  if (!n) problems.push(`${at}: the target has no name`);
+  return `${n}=${field('scope') || 'REGIONAL'}:${field('region')}:${field('ipSetV4')}:${field('ipSetV6')}`;
+}
+
+/** Reads MAIL2WAF_CONFIG: a YAML mapping of setting names to values, every problem named with the file and key. */
+export function readSettingsFile(file: string): Env {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`MAIL2WAF_CONFIG=${file} cannot be read (${(err as Error).message})`]);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a file is named
+  const yaml = require('yaml') as typeof Yaml;
+  const doc = yaml.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => `${file}: not valid YAML: ${e.message.split('\n')[0]}`));
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) return {};
+  if (!isRecord(data)) throw new ConfigError([`${file}: expected a mapping of setting names to values`]);
+  const allowed = fileKeys();
+  const problems: string[] = [];
+  const out: Env = {};
+  for (const [key, value] of Object.entries(data)) {
+    const at = `${file}: ${key}`;
+    if (SECRET_KEYS.includes(key)) {
+      problems.push(`${at}: secrets do not belong in the settings file — set ${key} in the environment or ${key}_FILE`);
+      continue;
+    }
+    if (!allowed.has(key)) {
+      const near = [...allowed].find((k) => k === key.toUpperCase().replace(/[-.]/g, '_'));
+      problems.push(`${at}: not a mail2waf setting${near ? ` (did you mean ${near}?)` : ''}`);
+      continue;
+    }
+    const text = fileValue(key, value, at, problems);
+    if (text !== undefined && text !== '') out[key] = text;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
+}
+
+/**
+ * The settings file (if MAIL2WAF_CONFIG names one) under the environment: a variable set to a non-empty value in
+ * the environment wins over the file, key by key.
+ */
+export function settingsOf(env: Env): { env: Env; source: SettingsSource } {
+  const file = env.MAIL2WAF_CONFIG?.trim();
+  if (!file) return { env, source: { fromFile: [], overridden: [] } };
+  const fromFile = readSettingsFile(file);
+  const merged: Env = { ...fromFile };
+  const overridden: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || v === '') continue;
+    if (k in fromFile) overridden.push(k);
+    merged[k] = v;
+  }
+  return {
+    env: merged,
+    source: { file, fromFile: Object.keys(fromFile).filter((k) => !overridden.includes(k)), overridden },
+  };
 }
 
 /** A duration the schema already validated. */
@@ -205,7 +378,9 @@ function neverBlockRanges(c: { NEVER_BLOCK?: string; NEVER_BLOCK_FILE?: string }
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)) {
-    add(item, 'NEVER_BLOCK', 'NEVER_BLOCK');
+    // `198.51.100.0/24 office VPN`: an optional label after the CIDR (the settings file's `cidr: label` form).
+    const [cidr, ...label] = item.split(/\s+/);
+    add(cidr!, label.join(' ') || 'NEVER_BLOCK', 'NEVER_BLOCK');
   }
   if (c.NEVER_BLOCK_FILE) {
     let text: string;
@@ -327,7 +502,68 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
 }
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
-  return toClientConfig(parse(clientSchema, withSecretFiles(env, [])));
+  const settings = settingsOf(env);
+  return toClientConfig(parse(clientSchema, withSecretFiles(settings.env, []), settings.source));
+}
+
+/** What read-only CLI commands (list, why, status, schedule describe, approvals) need besides Temporal's settings. */
+export interface ReadConfig {
+  /** Target names only: a read goes to the target's blocklist workflow, never to AWS. */
+  targets: { name: string }[];
+  target: { name: string };
+  taskQueue: string;
+  scheduleId: string;
+  mailbox: string;
+}
+
+const readSchema = z.object({
+  WAF_TARGET_NAME: targetSchema.shape.WAF_TARGET_NAME,
+  WAF_TARGETS: z.string().optional(),
+  MAIL2WAF_TASK_QUEUE: clientSchema.shape.MAIL2WAF_TASK_QUEUE,
+  MAIL2WAF_SCHEDULE_ID: clientSchema.shape.MAIL2WAF_SCHEDULE_ID,
+  IMAP_MAILBOX: clientSchema.shape.IMAP_MAILBOX,
+});
+
+/**
+ * The settings a read needs, and no more: no AWS region, IP set names, policy or mail settings, so `mail2waf list`
+ * works from any shell that can reach Temporal. Target names come from WAF_TARGETS (only the part before `=`)
+ * or WAF_TARGET_NAME, so reads and writes name targets the same way.
+ */
+export function loadReadConfig(env: Env = process.env): ReadConfig {
+  const settings = settingsOf(env);
+  const c = parse(readSchema, withSecretFiles(settings.env, []), settings.source);
+  const names = c.WAF_TARGETS
+    ? c.WAF_TARGETS.split(',')
+        .map((x) => x.trim().split('=')[0]!.trim())
+        .filter(Boolean)
+    : [c.WAF_TARGET_NAME];
+  const bad = names.filter((n) => !TARGET_NAME.test(n));
+  if (bad.length > 0) throw new ConfigError(bad.map((n) => `WAF_TARGETS: "${n}" is not a target name`));
+  if (names.length === 0) throw new ConfigError(['WAF_TARGETS lists no target']);
+  const targets = names.map((name) => ({ name }));
+  return {
+    targets,
+    target: targets[0]!,
+    taskQueue: c.MAIL2WAF_TASK_QUEUE,
+    scheduleId: c.MAIL2WAF_SCHEDULE_ID,
+    mailbox: c.IMAP_MAILBOX,
+  };
+}
+
+/** DKIM_SELECTORS: `cert.example=sel1,cert.example=sel2,alerts.example=s2024`. */
+function dkimSelectors(text: string | undefined): { domain: string; selector: string }[] {
+  const out: { domain: string; selector: string }[] = [];
+  const problems: string[] = [];
+  for (const item of (text ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = /^([a-z0-9.-]+\.[a-z]{2,})=([a-z0-9_][a-z0-9_.-]*)$/i.exec(item);
+    if (!m) problems.push(`DKIM_SELECTORS: "${item}" is not domain=selector`);
+    else out.push({ domain: m[1]!.toLowerCase(), selector: m[2]!.toLowerCase() });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
 }
 
 /** A comma list of names, each checked and canonicalised by `normalize`; every bad entry is one problem. */
@@ -371,7 +607,8 @@ function trustConfig(c: {
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
-  const c = parse(workerSchema, withSecretFiles(env, ['IMAP_PASSWORD', 'SMTP_PASSWORD']));
+  const settings = settingsOf(env);
+  const c = parse(workerSchema, withSecretFiles(settings.env, ['IMAP_PASSWORD', 'SMTP_PASSWORD']), settings.source);
   if (c.SMTP_USER && !c.SMTP_PASSWORD) throw new ConfigError(['SMTP_USER is set but SMTP_PASSWORD is not']);
   return {
     ...toClientConfig(c),
@@ -397,5 +634,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     report: { from: c.REPORT_FROM, to: c.REPORT_TO },
     aws: { region: c.AWS_REGION, wafEndpoint: c.AWS_ENDPOINT_URL_WAFV2 },
     trust: trustConfig(c),
+    dkimSelectors: dkimSelectors(c.DKIM_SELECTORS),
+    source: settings.source,
   };
 }
