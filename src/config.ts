@@ -110,6 +110,18 @@ const workerSchema = clientSchema.extend({
   IMAP_PROCESSED_MAILBOX: nonEmpty.default('Processed'),
   IMAP_QUARANTINE_MAILBOX: nonEmpty.default('Quarantine'),
   MAX_MESSAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
+  // Health listener (src/health.ts): /livez, /readyz (and later /metrics). Loopback unless told otherwise: the
+  // image sets HEALTH_HOST=0.0.0.0 so that kubelet probes and scrapers reach it. `off` or 0 turns it off.
+  HEALTH_PORT: z
+    .string()
+    .trim()
+    .default('9464')
+    .refine((v) => v === 'off' || (/^\d{1,5}$/.test(v) && Number(v) <= 65535), 'a port number, or off')
+    .transform((v) => (v === 'off' || Number(v) === 0 ? undefined : Number(v))),
+  HEALTH_HOST: nonEmpty.default('127.0.0.1'),
+  HEALTH_CHECK_INTERVAL: duration.default('60s'),
+  // How long a SIGTERM waits for in-flight activities before cancelling them (they are retried elsewhere).
+  SHUTDOWN_GRACE: duration.default('30s'),
   SMTP_HOST: nonEmpty,
   SMTP_PORT: port.default(587),
   SMTP_SECURE: bool.optional(),
@@ -162,6 +174,10 @@ export interface WorkerConfig extends ClientConfig {
   dkimSelectors: { domain: string; selector: string }[];
   /** Where the settings came from: the settings file (if any) and the keys it provided that the environment did not. */
   source: SettingsSource;
+  /** The health listener (port undefined: off) and how often it re-checks Temporal, IMAP and WAF. */
+  health: { port?: number; host: string; checkIntervalMs: number };
+  /** SHUTDOWN_GRACE: time in-flight activities get to finish after SIGTERM. */
+  shutdownGraceMs: number;
 }
 
 /** `X_FILE=/path` stands for `X=<contents of file>`: the usual way to pass secrets from a secret store. */
@@ -636,5 +652,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     trust: trustConfig(c),
     dkimSelectors: dkimSelectors(c.DKIM_SELECTORS),
     source: settings.source,
+    health: { port: c.HEALTH_PORT, host: c.HEALTH_HOST, checkIntervalMs: ms(c.HEALTH_CHECK_INTERVAL) },
+    shutdownGraceMs: ms(c.SHUTDOWN_GRACE),
   };
 }

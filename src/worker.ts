@@ -4,13 +4,16 @@
  */
 import { WAFV2Client, ListIPSetsCommand } from '@aws-sdk/client-wafv2';
 import { Client } from '@temporalio/client';
-import { Runtime, Worker, DefaultLogger, type LogLevel } from '@temporalio/worker';
+import { Runtime, Worker, DefaultLogger, GracefulShutdownPeriodExpiredError, type LogLevel } from '@temporalio/worker';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities, type Activities } from './activities';
 import { createResolver } from './activities/authenticate';
 import { imapClient } from './activities/imap';
+import { smtpTransportOptions } from './activities/report';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config';
 import { submitPolicy } from './blocklist-client';
+import { HealthMonitor, healthRoutes, startHealthServer } from './health';
+import { imapCheck, temporalCheck, wafCheck } from './health-checks';
 import { connectNative, describeAddress } from './temporal-connection';
 
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
@@ -48,12 +51,20 @@ export async function preflight(config: WorkerConfig, wafClient: (region: string
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
+/** Extra time after SHUTDOWN_GRACE for cancelled activities to acknowledge, before `worker.run()` gives up. */
+const SHUTDOWN_FORCE_AFTER_GRACE_MS = 5_000;
+
 export interface CreateWorkerOptions {
   skipPreflight?: boolean;
   /** A prebuilt bundle (tests build it once per file); by default the workflows are bundled at start. */
   workflowBundle?: { code: string };
   /** Tests only: wraps the activities (to make one fail on purpose, as a poison message would). */
   wrapActivities?: (activities: Activities) => Activities;
+  /**
+   * After `worker.shutdown()`, how long in-flight activities may run before they are cancelled (SHUTDOWN_GRACE;
+   * `main()` passes it). The SDK's default is 0: cancel at once, which in-process tests rely on.
+   */
+  shutdownGraceMs?: number;
 }
 
 export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptions = {}) {
@@ -66,14 +77,8 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     }
     return c;
   };
-  const mailer = nodemailer.createTransport({
-    host: config.smtp.host,
-    port: config.smtp.port,
-    secure: config.smtp.secure,
-    auth: config.smtp.user ? { user: config.smtp.user, pass: config.smtp.password ?? '' } : undefined,
-    // A local relay without TLS is fine in tests; in production STARTTLS is used whenever offered.
-    ignoreTLS: !config.smtp.secure && config.smtp.host === '127.0.0.1',
-  });
+  // TLS required unless the relay is on loopback or SMTP_ALLOW_PLAINTEXT=true (activities/mail-tls.ts).
+  const mailer = nodemailer.createTransport(smtpTransportOptions(config.smtp));
   if (!opts.skipPreflight) await preflight(config, wafClient, mailer);
 
   let native;
@@ -110,52 +115,127 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
+    ...(opts.shutdownGraceMs !== undefined
+      ? {
+          shutdownGraceTime: opts.shutdownGraceMs,
+          // An activity that ignores its cancellation must not hold the process for ever: run() rejects then.
+          shutdownForceTime: opts.shutdownGraceMs + SHUTDOWN_FORCE_AFTER_GRACE_MS,
+        }
+      : {}),
   });
-  return { worker, connection: native.connection, temporal };
+  return { worker, connection: native.connection, temporal, wafClient };
+}
+
+/** Installs the configured safety policy in every target's blocklist (this worker serves the update). */
+async function installPolicy(temporal: Client, config: WorkerConfig) {
+  const { neverBlock, minPrefixV4, minPrefixV6 } = config.policy;
+  for (const target of config.targets) {
+    const installed = await submitPolicy(temporal, config.taskQueue, target, config.policy);
+    console.error(
+      `mail2waf worker: policy installed in target ${target.name} (${neverBlock.length} never-block ranges, ` +
+        `floor /${minPrefixV4} and /${minPrefixV6})` +
+        (installed.unblocked.length
+          ? `; unblocked what it now forbids: ${installed.unblocked.map((u) => u.value).join(', ')}`
+          : ''),
+    );
+  }
 }
 
 async function main() {
   const level = (process.env.LOG_LEVEL?.toUpperCase() ?? 'INFO') as LogLevel;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  // The signals are ours, not the Runtime's: the first SIGTERM/SIGINT turns /readyz to 503 before the worker
+  // stops polling, so an orchestrator stops counting on it; a second one exits at once.
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
   const config = loadWorkerConfig();
-  const { worker, connection, temporal } = await createWorker(config);
+
+  // The listener starts first: /livez answers while the worker checks its servers and loads its workflows.
+  const health = new HealthMonitor({ intervalMs: config.health.checkIntervalMs });
+  const { port, host } = config.health;
+  const server =
+    port === undefined
+      ? undefined
+      : await startHealthServer({ host, port, routes: healthRoutes(health) }).catch((err: Error) => {
+          throw new ConfigError([err.message]);
+        });
+
+  let worker: Worker | undefined = undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!worker) {
+      console.error(`mail2waf worker: ${signal} during start-up — nothing is running yet, exiting`);
+      process.exit(0);
+    }
+    if (health.draining) {
+      console.error(
+        `mail2waf worker: ${signal} again — exiting now; in-flight activities are retried by another worker after their timeout`,
+      );
+      process.exit(2);
+    }
+    health.beginDrain();
+    console.error(
+      `mail2waf worker: ${signal} — draining: no new tasks; in-flight activities have ${config.shutdownGraceMs / 1000} s to finish (SHUTDOWN_GRACE)`,
+    );
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    // Last resort, should the drain itself hang (the SDK gives up SHUTDOWN_FORCE_AFTER_GRACE_MS after the grace).
+    setTimeout(
+      () => {
+        console.error('mail2waf worker: the drain did not finish in time, exiting');
+        process.exit(2);
+      },
+      config.shutdownGraceMs + SHUTDOWN_FORCE_AFTER_GRACE_MS + 10_000,
+    ).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const created = await createWorker(config, { shutdownGraceMs: config.shutdownGraceMs });
+  const { connection, temporal, wafClient } = created;
+  worker = created.worker;
+  const w = worker;
   console.error(
-    `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}`,
+    `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}` +
+      (server ? `, health http://${host.includes(':') ? `[${host}]` : host}:${server.port}/readyz` : ''),
   );
   try {
-    const running = worker.run();
-    // The blocklist is the safety choke point: give it the configured policy now (this worker serves the
-    // update), so that a changed never-block list takes effect at once, not at the next block.
-    try {
-      const { neverBlock, minPrefixV4, minPrefixV6 } = config.policy;
-      for (const target of config.targets) {
-        const installed = await submitPolicy(temporal, config.taskQueue, target, config.policy);
-        console.error(
-          `mail2waf worker: policy installed in target ${target.name} (${neverBlock.length} never-block ranges, ` +
-            `floor /${minPrefixV4} and /${minPrefixV6})` +
-            (installed.unblocked.length
-              ? `; unblocked what it now forbids: ${installed.unblocked.map((u) => u.value).join(', ')}`
-              : ''),
-        );
-      }
-    } catch (err) {
-      worker.shutdown();
-      await running;
-      throw err;
-    }
+    const running = w.run();
+    void health.attach(() => w.getState(), {
+      temporal: temporalCheck(temporal),
+      imap: imapCheck(config),
+      waf: wafCheck(config.targets, wafClient),
+    });
+    // The blocklist is the safety choke point: give it the configured policy now, so that a changed never-block
+    // list takes effect at once, not at the next block. A failure stops the worker; a drain does not wait for it.
+    let policyError: unknown;
+    installPolicy(temporal, config).catch((err: unknown) => {
+      policyError = err;
+      if (w.getState() === 'RUNNING') w.shutdown();
+    });
     await running;
+    if (policyError) throw policyError;
+    if (health.draining) console.error('mail2waf worker: drained, exiting');
   } finally {
+    health.stop();
+    await server?.close();
     await connection.close();
   }
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    if (err instanceof ConfigError) {
-      console.error(`mail2waf worker cannot start: ${err.message}`);
-      process.exit(1);
-    }
-    console.error('mail2waf worker failed:', err);
-    process.exit(2);
-  });
+  main().then(
+    // Exit now: an abandoned call (a policy update nobody serves any more, a health check) must not keep us up.
+    () => process.exit(0),
+    (err) => {
+      if (err instanceof ConfigError) {
+        console.error(`mail2waf worker cannot start: ${err.message}`);
+        process.exit(1);
+      }
+      if (err instanceof GracefulShutdownPeriodExpiredError) {
+        console.error(
+          'mail2waf worker: in-flight activities did not stop within SHUTDOWN_GRACE; Temporal retries them on another worker after their timeout',
+        );
+        process.exit(2);
+      }
+      console.error('mail2waf worker failed:', err);
+      process.exit(2);
+    },
+  );
 }

@@ -14,7 +14,8 @@ export function spawnWorker(env: Record<string, string>): ChildWorker {
   // parent would leave the real worker running.
   const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'worker.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, ...env, LOG_LEVEL: 'WARN' },
+    // No health listener unless the test asks for one: child workers (and a demo worker) would share port 9464.
+    env: { ...process.env, HEALTH_PORT: 'off', ...env, LOG_LEVEL: 'WARN' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
