@@ -5,6 +5,7 @@ import { registerAws } from './cli/aws';
 import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
 import { registerExtract } from './cli/extract';
+import { registerDoctor } from './cli/doctor';
 import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
 import { registerSchedule } from './cli/schedule';
 import { registerApproval } from './cli/approvals';
@@ -38,6 +39,7 @@ export async function runCli(
   registerSchedule(program, ctx, getPrinter);
   registerAws(program, ctx, getPrinter);
   registerExtract(program, getPrinter);
+  registerDoctor(program, () => io.env ?? process.env, getPrinter);
   // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere.
   program.commands.forEach(function allow(c: Command) {
     c.option('--json', 'print one JSON document on stdout');
