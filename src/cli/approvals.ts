@@ -3,23 +3,17 @@
  * Updates, so the answer comes at once: accepted, or why not (unknown id, already decided, not waiting).
  * Sweeps of older builds that hold a whole run still take the Signals they were built with.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import {
-  approvalQuery,
-  approvalSummaryQuery,
-  approveSignal,
-  approveUpdate,
-  rejectSignal,
-  rejectUpdate,
-} from '../shared/messages';
 import type { ApprovalAnswer, ApprovalState, ApprovalSummary } from '../shared/types';
 import { oneLine } from '../shared/limits';
 import type { CliContext } from './context';
 import { UserError, type Printer } from './output';
+import { lazy } from './lazy';
 
 /** The approval workflows still waiting (visibility query), each with what it would block and from where. */
 export async function listApprovals(client: Client): Promise<ApprovalSummary[]> {
+  const { approvalSummaryQuery } = lazy.messages();
   const out: ApprovalSummary[] = [];
   const running = client.workflow.list({ query: `WorkflowType = 'approvalWorkflow' AND ExecutionStatus = 'Running'` });
   for await (const wf of running) {
@@ -67,6 +61,7 @@ async function decideLegacySweep(
   verb: 'approve' | 'reject',
   decision: { actor: string; reason?: string },
 ): Promise<{ answer: ApprovalAnswer & { note?: string }; refused: boolean }> {
+  const { approvalQuery, approveSignal, rejectSignal } = lazy.messages();
   const handle = client.workflow.getHandle(run);
   const before: ApprovalState = await handle.query(approvalQuery);
   if (before.status !== 'waiting') {
@@ -98,6 +93,9 @@ export function registerApproval(program: Command, ctx: CliContext, printer: () 
       .option('--reason <text>', 'why (kept in the workflow history and the report)')
       .action(async (id: string, opts: { reason?: string }) => {
         const client = await ctx.client();
+        // Loaded here, not at start: registering the commands must stay cheap (src/client.ts).
+        const { WorkflowNotFoundError, WorkflowUpdateFailedError } = lazy.temporalClient();
+        const { approvalQuery, approveUpdate, rejectUpdate } = lazy.messages();
         const decision = { actor: ctx.actor(), reason: opts.reason };
         const handle = client.workflow.getHandle(id);
         const described = await handle.describe().catch((err) => {

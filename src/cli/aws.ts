@@ -1,9 +1,9 @@
 /** `mail2waf aws setup`: create the target's IP sets (and a Web ACL rule); plan first, act only with --apply. */
-import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { Command } from 'commander';
-import { awsSetup, SetupError, type SetupStep } from '../aws/setup';
+import type { SetupStep } from '../aws/setup';
 import type { CliContext } from './context';
 import { UserError, type Printer } from './output';
+import { lazy } from './lazy';
 
 function describe(step: SetupStep): string {
   const verb: Record<SetupStep['action'], string> = {
@@ -24,6 +24,9 @@ export function registerAws(program: Command, ctx: CliContext, printer: () => Pr
     .option('--apply', 'make the changes (without it, only the plan is printed)')
     .action(async (opts: { webAcl?: string; apply?: boolean }) => {
       const { target } = ctx.config();
+      // The AWS SDK is loaded by this command only (src/client.ts keeps start-up cheap).
+      const { WAFV2Client } = lazy.waf();
+      const { awsSetup, SetupError } = lazy.awsSetup();
       const client = new WAFV2Client({ region: target.region, endpoint: ctx.env('AWS_ENDPOINT_URL_WAFV2') });
       const result = await awsSetup(client, target, { webAcl: opts.webAcl, apply: opts.apply ?? false }).catch(
         (err) => {

@@ -1,13 +1,13 @@
-/** `mail2waf list | status | block | unblock`: the blocklist workflow of a target, seen and changed by hand. */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+/**
+ * `mail2waf list | status | block | unblock`: the blocklist workflow of a target, seen and changed by hand.
+ * The Temporal client, the workflow's message definitions and the safety policy are imported inside the actions
+ * (see src/client.ts): registering these commands must not load them.
+ */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { submitBlock, submitUnblock } from '../blocklist-client';
-import { canonicalOrRefusal } from '../policy/blocklist';
 import { blocklistWorkflowId } from '../shared/constants';
 import { durationMs, durationProblem } from '../shared/duration';
 import { oneLine } from '../shared/text';
-import { listQuery, statusQuery, syncUpdate, whyQuery } from '../shared/messages';
 import type {
   BlockResult,
   BlocklistEntry,
@@ -18,8 +18,10 @@ import type {
 } from '../shared/types';
 import type { CliContext } from './context';
 import { table, UserError, type Printer } from './output';
+import { lazy } from './lazy';
 
 function friendly(err: unknown, target: string): never {
+  const { WorkflowNotFoundError, WorkflowUpdateFailedError } = lazy.temporalClient();
   if (err instanceof WorkflowNotFoundError) {
     throw new UserError(`target "${target}" has no blocklist yet — run a sweep or \`mail2waf block\` first`);
   }
@@ -32,6 +34,7 @@ function friendly(err: unknown, target: string): never {
 }
 
 function requireValue(raw: string): string {
+  const { canonicalOrRefusal } = lazy.blocklistPolicy();
   const canon = canonicalOrRefusal(raw);
   if ('code' in canon)
     throw new UserError(`${canon.reason} — give an address like 203.0.113.7 or a CIDR like 198.51.100.0/24`);
@@ -119,6 +122,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
       }
       const target = ctx.config().target;
       const client = await ctx.client();
+      const { listQuery } = lazy.messages();
       const entries = await client.workflow
         .getHandle(blocklistWorkflowId(target.name))
         .query(listQuery, { offset, limit })
@@ -144,6 +148,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
     .action(async () => {
       const target = ctx.config().target;
       const client = await ctx.client();
+      const { statusQuery } = lazy.messages();
       const status = await client.workflow
         .getHandle(blocklistWorkflowId(target.name))
         .query(statusQuery)
@@ -182,6 +187,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
       const ttlMs = parseTtl(opts.ttl);
       const c = ctx.config();
       const client = await ctx.client();
+      const { submitBlock } = lazy.blocklistClient();
       const result = await submitBlock(client, c.taskQueue, c.target, c.policy, {
         requestId: `cli-${randomUUID()}`,
         candidates: [
@@ -202,6 +208,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
       const canonical = requireValue(value);
       const target = ctx.config().target;
       const client = await ctx.client();
+      const { whyQuery } = lazy.messages();
       const answer = await client.workflow
         .getHandle(blocklistWorkflowId(target.name))
         .query(whyQuery, canonical)
@@ -215,6 +222,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
     .action(async () => {
       const target = ctx.config().target;
       const client = await ctx.client();
+      const { syncUpdate } = lazy.messages();
       const answer = await client.workflow
         .getHandle(blocklistWorkflowId(target.name))
         .executeUpdate(syncUpdate)
@@ -242,6 +250,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
       const reason = requireReason(opts.reason);
       const target = ctx.config().target;
       const client = await ctx.client();
+      const { submitUnblock } = lazy.blocklistClient();
       const result = await submitUnblock(client, target, { value: canonical, actor: ctx.actor(), reason }).catch((e) =>
         friendly(e, target.name),
       );

@@ -2,10 +2,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { extractFromFile, type FileExtraction } from '../extraction/file';
-import { IndicatorSet, type FoundIndicator } from '../extraction/indicators';
+import type { FileExtraction } from '../extraction/file';
+import type { FoundIndicator } from '../extraction/indicators';
 import { oneLine } from '../shared/text';
 import { table, UserError, type Printer } from './output';
+import { lazy } from './lazy';
 
 /** What `extract` prints with --json: each file's result, and the indicators of all files merged. */
 export interface ExtractResult {
@@ -38,6 +39,10 @@ async function readInput(path: string, maxBytes: number): Promise<Buffer | strin
  * in front). `places` false skips recording where each was seen, for output that prints values only.
  */
 export async function extractFiles(paths: string[], maxFileBytes: number, places = true): Promise<ExtractResult> {
+  // The extraction engine (and the mail parser, PDF and XLSX readers behind it) loads when a file is read,
+  // not when the CLI registers its commands.
+  const { extractFromFile } = lazy.extractFile();
+  const { IndicatorSet } = lazy.indicators();
   const files: FileExtraction[] = [];
   const merged = new IndicatorSet(undefined, places);
   for (const path of paths) {

@@ -1,15 +1,11 @@
 /** `mail2waf schedule apply | pause | resume | describe | delete`: the Temporal Schedule that starts sweeps. */
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  type ScheduleOptions,
-} from '@temporalio/client';
+import type { ScheduleOptions } from '@temporalio/client';
 import type { Command } from 'commander';
 import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
 import type { CliContext } from './context';
 import { sweepInput } from './sweep';
 import { UserError, type Printer } from './output';
+import { lazy } from './lazy';
 
 export interface ScheduleSummary {
   scheduleId: string;
@@ -30,6 +26,7 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
   const describe = async (): Promise<ScheduleSummary> => {
     const id = ctx.config().scheduleId;
     const client = await ctx.client();
+    const { ScheduleNotFoundError } = lazy.temporalClient();
     const d = await client.schedule
       .getHandle(id)
       .describe()
@@ -60,6 +57,7 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
     .action(async () => {
       const c = ctx.config();
       const client = await ctx.client();
+      const { ScheduleAlreadyRunning, ScheduleOverlapPolicy } = lazy.temporalClient();
       const options: ScheduleOptions = {
         scheduleId: c.scheduleId,
         spec: { intervals: [{ every: c.sweepInterval as `${number}m` }] },
@@ -101,6 +99,7 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
       .action(async (opts: { note?: string }) => {
         const id = ctx.config().scheduleId;
         const handle = (await ctx.client()).schedule.getHandle(id);
+        const { ScheduleNotFoundError } = lazy.temporalClient();
         const note = opts.note ?? `${verb}d by ${ctx.actor()} via mail2waf`;
         await (verb === 'pause' ? handle.pause(note) : handle.unpause(note)).catch((e) =>
           e instanceof ScheduleNotFoundError ? notFound(id) : Promise.reject(e),
@@ -119,9 +118,9 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
     .description('delete the schedule (running sweeps finish)')
     .action(async () => {
       const id = ctx.config().scheduleId;
-      await (
-        await ctx.client()
-      ).schedule
+      const client = await ctx.client();
+      const { ScheduleNotFoundError } = lazy.temporalClient();
+      await client.schedule
         .getHandle(id)
         .delete()
         .catch((e) => (e instanceof ScheduleNotFoundError ? notFound(id) : Promise.reject(e)));
