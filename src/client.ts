@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-/** The `mail2waf` CLI. Exit codes: 0 success, 1 user error (fix the input or config), 2 failure (retry or report). */
+/**
+ * The `mail2waf` CLI. Exit codes: 0 success, 1 user error (fix the input or config), 2 failure (retry or report).
+ * Start-up cost matters (`--help`, `--version` and `extract` should feel instant): the modules imported here only
+ * register commands. Each command loads the Temporal client, the AWS SDK or the worker inside its action.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerAws } from './cli/aws';
 import { registerBlocklist } from './cli/blocklist';
@@ -10,6 +16,12 @@ import { createPrinter, exitCodeFor, printError, type Printer } from './cli/outp
 import { registerSchedule } from './cli/schedule';
 import { registerApproval } from './cli/approvals';
 import { registerSweep } from './cli/sweep';
+import { registerWorker } from './cli/worker';
+
+/** The package's version, from the package.json next to src/ or lib/. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export async function runCli(
   argv: string[],
@@ -22,7 +34,7 @@ export async function runCli(
   const targetAt = argv.findIndex((a) => a === '--target' || a.startsWith('--target='));
   const targetName =
     targetAt < 0 ? undefined : argv[targetAt]!.includes('=') ? argv[targetAt]!.split('=')[1] : argv[targetAt + 1];
-  const ctx = createContext(io.env ?? process.env, () => targetName);
+  const ctx = createContext(io.env ?? process.env, () => targetName, { note: err });
   let printer: Printer | undefined;
   const getPrinter = () => (printer ??= createPrinter(json, out));
 
@@ -30,6 +42,7 @@ export async function runCli(
     .description('turn threat-advisory e-mail into AWS WAF blocks')
     .option('--json', 'print one JSON document on stdout')
     .option('--target <name>', 'the target to act on (see WAF_TARGETS; default: the first)')
+    .version(packageVersion(), '-V, --version', 'print the version of mail2waf')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err })
     .showHelpAfterError();
@@ -40,12 +53,15 @@ export async function runCli(
   registerAws(program, ctx, getPrinter);
   registerExtract(program, getPrinter);
   registerDoctor(program, () => io.env ?? process.env, getPrinter);
-  // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere.
-  program.commands.forEach(function allow(c: Command) {
-    c.option('--json', 'print one JSON document on stdout');
-    c.option('--target <name>', 'the target to act on (see WAF_TARGETS; default: the first)');
-    c.commands.forEach(allow);
-  });
+  registerWorker(program);
+  // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere (the worker prints no result).
+  program.commands
+    .filter((c) => c.name() !== 'worker')
+    .forEach(function allow(c: Command) {
+      c.option('--json', 'print one JSON document on stdout');
+      c.option('--target <name>', 'the target to act on (see WAF_TARGETS; default: the first)');
+      c.commands.forEach(allow);
+    });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

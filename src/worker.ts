@@ -56,8 +56,8 @@ const SHUTDOWN_FORCE_AFTER_GRACE_MS = 5_000;
 
 export interface CreateWorkerOptions {
   skipPreflight?: boolean;
-  /** A prebuilt bundle (tests build it once per file); by default the workflows are bundled at start. */
-  workflowBundle?: { code: string };
+  /** A prebuilt bundle (tests build it once per file); by default lib/workflow-bundle.js, else bundled at start. */
+  workflowBundle?: { code: string } | { codePath: string };
   /** Tests only: wraps the activities (to make one fail on purpose, as a poison message would). */
   wrapActivities?: (activities: Activities) => Activities;
   /**
@@ -113,7 +113,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
+      : (prebuiltWorkflowBundle() ?? { workflowsPath: require.resolve('./workflows') })),
     activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
     ...(opts.shutdownGraceMs !== undefined
       ? {
@@ -141,7 +141,20 @@ async function installPolicy(temporal: Client, config: WorkerConfig) {
   }
 }
 
-async function main() {
+/**
+ * The bundle `npm run build` writes next to the compiled worker (lib/workflow-bundle.js, scripts/build-bundle.ts):
+ * the compiled worker loads it instead of bundling its workflows at every start. From the sources there is none.
+ */
+export function prebuiltWorkflowBundle(): { workflowBundle: { codePath: string } } | undefined {
+  try {
+    return { workflowBundle: { codePath: require.resolve('./workflow-bundle.js') } };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker process: `node lib/worker.js`, `npm run worker` and `mail2waf worker` (src/cli/worker.ts) run this. */
+export async function main() {
   const level = (process.env.LOG_LEVEL?.toUpperCase() ?? 'INFO') as LogLevel;
   // The signals are ours, not the Runtime's: the first SIGTERM/SIGINT turns /readyz to 503 before the worker
   // stops polling, so an orchestrator stops counting on it; a second one exits at once.
