@@ -52,6 +52,8 @@ export interface AdvisoryOptions {
   sign?: DkimSettings | false;
   /** Our MTA's Received line: explicit fields, or false for none. Default: added when MTA_HOSTS is set. */
   received?: Partial<ReceivedSettings> | false;
+  /** Date header. Default: now (the trust gate refuses advisories older than MAX_ADVISORY_AGE as replays). */
+  date?: Date;
 }
 
 /** Client address of the sample sender's mail server; the stack's SPF record authorises it (TEST-NET-3). */
@@ -107,7 +109,7 @@ export async function signMessage(raw: Buffer, dkim: DkimSettings): Promise<Buff
 }
 
 /** Prepends what our MTA adds on delivery: Return-Path, then its Received line (topmost). */
-export function addReceived(raw: Buffer, r: ReceivedSettings, date = new Date('2026-11-20T10:00:02Z')): Buffer {
+export function addReceived(raw: Buffer, r: ReceivedSettings, date = new Date()): Buffer {
   const id = randomBytes(5).toString('hex').toUpperCase();
   const lines = [
     `Return-Path: <${r.mailFrom}>`,
@@ -144,7 +146,7 @@ export async function buildAdvisory(opts: AdvisoryOptions): Promise<Buffer> {
     attachments: opts.attachments,
     headers: opts.headers,
     messageId: opts.messageId ?? `<${randomBytes(6).toString('hex')}@cert.example>`,
-    date: new Date('2026-11-20T10:00:00Z'),
+    date: opts.date ?? new Date(),
   });
   let raw = (await composer.compile().build()) as Buffer;
 

@@ -13,7 +13,7 @@ import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE_ID, DEFAULT_TASK_QUEUE } from './shared/constants';
 import { DURATION_PATTERN, MAX_DURATION_TEXT, durationMs } from './shared/duration';
-import { normalizeHostName, normalizeTrustedSender, type TrustConfig } from './policy/trust';
+import { normalizeHostName, normalizeHostPattern, normalizeTrustedSender, type TrustConfig } from './policy/trust';
 import { parseCidr, formatCidr } from './net/ip';
 import type { SourceTtl } from './policy/source-ttl';
 import type { BlockPolicy, Guardrails, NeverBlockRange, TargetRef } from './shared/types';
@@ -87,7 +87,19 @@ const clientSchema = targetSchema.extend({
             .map((x) => x.trim())
             .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['reported-phish', 'untrusted-sender', 'auth-failed', 'not-via-mta']))),
+    .pipe(
+      z.array(
+        z.enum([
+          'reported-phish',
+          'untrusted-sender',
+          'auth-failed',
+          'not-via-mta',
+          'ambiguous-headers',
+          'too-many-signatures',
+          'stale-advisory',
+        ]),
+      ),
+    ),
   BLOCK_TTL: duration.default('30d'),
   SOURCE_TTL: z.string().optional(),
   RECONCILE_INTERVAL: duration.default('1h'),
@@ -133,9 +145,11 @@ const workerSchema = clientSchema.extend({
   AWS_ENDPOINT_URL_WAFV2: z.string().url().optional(),
   // Trust gate (src/policy/trust.ts): who may block automatically, and where their mail is authenticated.
   TRUSTED_SENDERS: nameList('an address (user@domain), a domain or *.domain', normalizeTrustedSender),
-  MTA_HOSTS: nameList('a host name', normalizeHostName),
+  MTA_HOSTS: nameList('a host name', normalizeHostPattern),
   TRUSTED_ARC_SEALERS: nameList('a domain', normalizeHostName),
   DNS_RECORDS_FILE: nonEmpty.optional(),
+  // Older authenticated advisories are replays (stale-advisory): the signature time t=, else a signed Date.
+  MAX_ADVISORY_AGE: duration.default('7d'),
   // Only `mail2waf doctor` uses these: the DKIM keys it checks in DNS (`domain=selector`, comma-separated).
   DKIM_SELECTORS: z.string().optional(),
 });
@@ -607,6 +621,7 @@ function trustConfig(c: {
   MTA_HOSTS: string[];
   TRUSTED_ARC_SEALERS: string[];
   DNS_RECORDS_FILE?: string;
+  MAX_ADVISORY_AGE: string;
 }): WorkerConfig['trust'] {
   if (c.TRUSTED_SENDERS.length > 0 && c.MTA_HOSTS.length === 0) {
     throw new ConfigError([
@@ -617,6 +632,7 @@ function trustConfig(c: {
     trustedSenders: c.TRUSTED_SENDERS,
     mtaHosts: c.MTA_HOSTS,
     trustedArcSealers: c.TRUSTED_ARC_SEALERS,
+    maxAdvisoryAgeMs: ms(c.MAX_ADVISORY_AGE),
   };
   if (c.DNS_RECORDS_FILE) trust.dnsRecordsFile = c.DNS_RECORDS_FILE;
   return trust;

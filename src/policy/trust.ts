@@ -8,7 +8,9 @@
  * domain that covers the whole body, or through an aligned SPF pass for the IP our MTA saw — may block
  * automatically; a forwarded message may instead pass through a trusted ARC sealer. Everything else is
  * quarantined with a stable code and a sentence. The display name is never trusted (it is free text), only the
- * address, parsed the same way as mailauth's DMARC check parses it.
+ * address, and only when every reader reads the same one: a header section or From header that parsers read two
+ * ways, or a verdict mailauth computed for another From than ours, is `ambiguous-headers`. An authenticated
+ * advisory older than MAX_ADVISORY_AGE is a replay (`stale-advisory`); the current time is a parameter.
  */
 
 /** Stable reason codes of the trust gate (they become MessageAnalysis.reasonCode and IMAP keywords). */
@@ -27,6 +29,15 @@ export const TrustCodes = {
   NotViaMta: 'not-via-mta',
   /** A DNS lookup of the trusted domain failed temporarily: try again later (never a verdict). */
   AuthTempError: 'auth-temperror',
+  /**
+   * The header section or the From header can be read two ways (malformed or folded lines, lone CR or control
+   * characters, a From that parsers read differently), or mailauth's verdict is about another From than ours.
+   */
+  AmbiguousHeaders: 'ambiguous-headers',
+  /** More DKIM-Signature fields than MAX_DKIM_SIGNATURES: refused without verifying (each costs a body hash). */
+  TooManySignatures: 'too-many-signatures',
+  /** Authenticates, but was signed (or dated) longer ago than MAX_ADVISORY_AGE, or in the future: a replay. */
+  StaleAdvisory: 'stale-advisory',
 } as const;
 
 export type TrustCode = (typeof TrustCodes)[keyof typeof TrustCodes];
@@ -41,19 +52,30 @@ export interface TrustDecision {
   temporary?: boolean;
 }
 
-/** Trust settings (from TRUSTED_SENDERS, MTA_HOSTS, TRUSTED_ARC_SEALERS), lower-cased. */
+/** Trust settings (from TRUSTED_SENDERS, MTA_HOSTS, TRUSTED_ARC_SEALERS, MAX_ADVISORY_AGE), lower-cased. */
 export interface TrustConfig {
   /** `user@domain` (that address), `domain` (every address of the domain), `*.domain` (its subdomains). */
   trustedSenders: string[];
-  /** Host names our own MTA writes after `by` in the Received lines it adds. */
+  /** Host names our own MTA writes after `by` in the Received lines it adds; `*.domain` matches its subdomains. */
   mtaHosts: string[];
   /** Domains whose ARC seal is trusted to vouch for forwarded mail (mailing lists, forwarding gateways). */
   trustedArcSealers: string[];
+  /** Oldest signature (or Date) an authenticated advisory may carry; default {@link DEFAULT_MAX_ADVISORY_AGE_MS}. */
+  maxAdvisoryAgeMs?: number;
 }
 
-/** Where our MTA says the message came from: its topmost Received line. */
+/** MAX_ADVISORY_AGE when not set: a week. */
+export const DEFAULT_MAX_ADVISORY_AGE_MS = 7 * 86_400_000;
+
+/** How far in the future a signature or Date may lie (clock skew between the sender and us). */
+export const MAX_CLOCK_SKEW_MS = 10 * 60_000;
+
+/** More DKIM-Signature fields than this are refused before verification: each one costs a body hash and a lookup. */
+export const MAX_DKIM_SIGNATURES = 8;
+
+/** Where our MTA says the message came from: the entry hop, found by position from the top. */
 export interface MtaRoute {
-  /** The host name after `by` (one of MTA_HOSTS). */
+  /** The host name after `by` (matches MTA_HOSTS). */
   by: string;
   /** The connecting client's IP address, as our MTA recorded it. */
   ip: string;
@@ -75,10 +97,19 @@ export interface MessageFacts {
   duplicateHeaders: string[];
   /** Lower-cased names of the top-level header fields present. */
   presentHeaders: string[];
-  /** The route from the topmost Received line written by one of MTA_HOSTS, if there is one. */
+  /** The route from the entry hop: the lowest of the topmost run of Received lines written by MTA_HOSTS. */
   route?: MtaRoute;
-  /** Why there is no route, e.g. "no Received line was written by mx.example.org". */
+  /** Why there is no route, e.g. "the topmost Received line was written by relay.other.example". */
   routeProblem?: string;
+  /**
+   * Why the header section is ambiguous (readers could disagree on its fields or on the From address), one
+   * sentence each; empty when it reads one way only. Checked before anything is trusted.
+   */
+  headerProblems: string[];
+  /** Number of DKIM-Signature fields (each costs a body hash to verify). */
+  dkimSignatureCount: number;
+  /** The Date header as an ISO time, when there is exactly one that parses. */
+  date?: string;
 }
 
 /** One DKIM signature, as verified. */
@@ -94,13 +125,25 @@ export interface DkimCheck {
   wholeBody: boolean;
   /** Lower-cased names of the header fields the signature covers. */
   signedHeaders: string[];
+  /** The signature's t= (signing time) as an ISO time, when it has one. */
+  signedAt?: string;
 }
 
 /** Verified authentication results of one message: compact and JSON-safe. */
 export interface AuthResults {
+  /** The From addresses as mailauth read them (its own header reader and address parser), lower-cased. */
+  headerFrom: string[];
   dkim: DkimCheck[];
   spf: { result: string; domain?: string; comment?: string };
-  dmarc: { result: string; policy?: string; dkimAligned: boolean; spfAligned: boolean; comment?: string };
+  dmarc: {
+    result: string;
+    policy?: string;
+    dkimAligned: boolean;
+    spfAligned: boolean;
+    comment?: string;
+    /** The (organisational) From domain mailauth evaluated DMARC and alignment for. */
+    domain?: string;
+  };
   arc: {
     result: string;
     instance?: number;
@@ -110,6 +153,8 @@ export interface AuthResults {
     /** What the newest sealer recorded in its ARC-Authentication-Results: dmarc result and header.from. */
     dmarc?: string;
     dmarcFrom?: string;
+    /** t= of the newest ARC-Seal as an ISO time (when the sealer forwarded the message). */
+    sealedAt?: string;
     comment?: string;
   };
 }
@@ -160,6 +205,20 @@ export function normalizeTrustedSender(entry: string): string | undefined {
 export function normalizeHostName(name: string): string | undefined {
   const d = normalizeDomain(name);
   return DOMAIN.test(d) || /^[a-z0-9-]{1,63}$/.test(d) ? d : undefined;
+}
+
+/** An MTA_HOSTS entry in canonical form: a host name, or `*.domain` for every host under the domain. */
+export function normalizeHostPattern(entry: string): string | undefined {
+  const e = entry.trim().toLowerCase();
+  if (!e.startsWith('*.')) return normalizeHostName(e);
+  const d = normalizeDomain(e.slice(2));
+  return DOMAIN.test(d) ? `*.${d}` : undefined;
+}
+
+/** The MTA_HOSTS entry that `host` matches (`*.domain` matches hosts under the domain, not the domain), or undefined. */
+export function matchHost(host: string, patterns: readonly string[]): string | undefined {
+  const h = normalizeDomain(host);
+  return patterns.find((p) => (p.startsWith('*.') ? h.endsWith(p.slice(1)) && h.length > p.length - 1 : p === h));
 }
 
 /**
@@ -214,9 +273,17 @@ const CONFUSABLE: Record<string, string> = {
   α: 'a',
 };
 
-/** A domain reduced to how it looks: confusables folded, separators dropped. */
+/** Longest domain the look-alike check reads (a DNS name is at most 253 characters); longer input is cut. */
+const MAX_LOOK_ALIKE_INPUT = 253;
+
+/** A domain reduced to how it looks: confusables folded, separators dropped. Linear in its (capped) length. */
 function skeleton(domain: string): string {
-  return [...domain.normalize('NFKC').toLowerCase()]
+  return [
+    ...domain
+      .slice(0, MAX_LOOK_ALIKE_INPUT * 2)
+      .normalize('NFKC')
+      .toLowerCase(),
+  ]
     .map((c) => CONFUSABLE[c] ?? c)
     .join('')
     .replace(/rn/g, 'm')
@@ -224,6 +291,7 @@ function skeleton(domain: string): string {
     .replace(/[^a-z0-9]/g, '');
 }
 
+/** Levenshtein distance; quadratic, so callers cap both inputs ({@link MAX_LOOK_ALIKE_INPUT}). */
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
@@ -238,13 +306,15 @@ function editDistance(a: string, b: string): number {
 
 /** The trusted domain that `domain` imitates (cert-example.com, cert.examp1e, cеrt.example), or undefined. */
 export function lookAlikeOf(domain: string, trustedSenders: string[]): string | undefined {
+  // Not a DNS name when longer: nothing to imitate, and the comparison below is quadratic.
+  if (domain.length > MAX_LOOK_ALIKE_INPUT + 1) return undefined;
   const d = normalizeDomain(domain);
   const sd = skeleton(d);
   return trustedDomains(trustedSenders).find((t) => {
     if (d === t || d.endsWith(`.${t}`)) return false; // the domain itself or a subdomain: not an imitation
     const st = skeleton(t);
     if (st.length >= 4 && (sd === st || sd.includes(st))) return true;
-    return t.length >= 6 && editDistance(d, t) <= 2;
+    return t.length >= 6 && Math.abs(d.length - t.length) <= 2 && editDistance(d, t) <= 2;
   });
 }
 
@@ -303,10 +373,21 @@ function decision(trusted: boolean, code: TrustCode, reason: string): TrustDecis
 }
 
 /**
- * The decisions that need no DNS: forwarded mail, who the sender is, ambiguous headers, and whether our MTA
- * received the message. Undefined means "a trusted sender: authenticate it".
+ * The decisions that need no DNS: ambiguous headers, forwarded mail, who the sender is, repeated headers, too
+ * many signatures, and whether our MTA received the message. Undefined means "a trusted sender: authenticate it".
  */
 export function screenMessage(facts: MessageFacts, config: TrustConfig): TrustDecision | undefined {
+  // First: when the header section reads two ways, nothing read from it below (From, route) can be relied on.
+  if (facts.headerProblems.length > 0) {
+    const shown = facts.headerProblems.slice(0, 3).join('; ');
+    const more = facts.headerProblems.length > 3 ? ` (and ${facts.headerProblems.length - 3} more)` : '';
+    return decision(
+      false,
+      TrustCodes.AmbiguousHeaders,
+      `its header section is ambiguous: ${shown}${more}; mail readers and the signature check could see different ` +
+        'senders, so its addresses were not blocked',
+    );
+  }
   if (facts.attachedMessages.length > 0) {
     const n = facts.attachedMessages.length;
     return decision(
@@ -317,6 +398,17 @@ export function screenMessage(facts: MessageFacts, config: TrustConfig): TrustDe
     );
   }
   const { headerCount, addresses } = facts.from;
+  if (facts.forwardedInline) {
+    // A trusted sender forwarding inline pastes someone else's message (its Received lines, its links): the
+    // addresses in it are the forwarded message's, not the sender's advice. Same as an attached message.
+    const who = headerCount === 1 && addresses.length === 1 ? `${addresses[0]!.address} forwards` : 'it forwards';
+    return decision(
+      false,
+      TrustCodes.ReportedPhish,
+      `${who} a message inline (a Fwd: subject or a "Forwarded message" marker), the shape of a reported phish or ` +
+        'forwarded mail, whoever sends it; its addresses need a person’s approval and were not blocked',
+    );
+  }
   if (headerCount !== 1 || addresses.length !== 1) {
     const what =
       headerCount === 0
@@ -335,14 +427,6 @@ export function screenMessage(facts: MessageFacts, config: TrustConfig): TrustDe
   const from = addresses[0]!;
   const trustedBy = matchTrustedSender(from.address, config.trustedSenders);
   if (trustedBy === undefined) {
-    if (facts.forwardedInline) {
-      return decision(
-        false,
-        TrustCodes.ReportedPhish,
-        `${from.address} forwards a message (a reported phish or forwarded mail) and is not a trusted sender; ` +
-          'its addresses need a person’s approval and were not blocked',
-      );
-    }
     return decision(
       false,
       TrustCodes.UntrustedSender,
@@ -356,6 +440,15 @@ export function screenMessage(facts: MessageFacts, config: TrustConfig): TrustDe
       TrustCodes.AuthFailed,
       `the message from ${from.address} repeats the ${facts.duplicateHeaders.join(', ')} header(s), which lets a ` +
         'signature cover one copy while readers show the other; its addresses were not blocked',
+    );
+  }
+  if (facts.dkimSignatureCount > MAX_DKIM_SIGNATURES) {
+    return decision(
+      false,
+      TrustCodes.TooManySignatures,
+      `the message from ${from.address} carries ${facts.dkimSignatureCount} DKIM-Signature fields (at most ` +
+        `${MAX_DKIM_SIGNATURES} are verified, each costs a hash of the whole body); it was not verified and its ` +
+        'addresses were not blocked',
     );
   }
   if (facts.route === undefined) {
@@ -376,16 +469,116 @@ function sameOrSubdomain(a: string, b: string): boolean {
 }
 
 /**
- * The whole decision: {@link screenMessage}, then the verified results. `auth` is required once the screen
- * lets the message through (a trusted sender that our MTA received).
+ * Whether mailauth's verdict is about the From the gate read: mailauth reads From with its own header reader and
+ * address parser, and computes DKIM alignment, SPF alignment and DMARC for the domain it read. A sentence when it
+ * read something else (the gate would otherwise trust a verdict about an outsider's domain).
  */
-export function decideTrust(facts: MessageFacts, auth: AuthResults | undefined, config: TrustConfig): TrustDecision {
+function verdictMismatch(fromAddress: string, fromDomain: string, auth: AuthResults): string | undefined {
+  const theirs = auth.headerFrom.map((a) => a.trim().toLowerCase());
+  if (theirs.length !== 1 || theirs[0] !== fromAddress.toLowerCase()) {
+    const read =
+      theirs.length === 0
+        ? 'no address'
+        : theirs
+            .slice(0, 3)
+            .map((a) => quote(a))
+            .join(', ');
+    return `the signature check read its From as ${read}, not ${quote(fromAddress)}`;
+  }
+  const d = auth.dmarc.domain?.toLowerCase();
+  if (d !== undefined && fromDomain !== d && !fromDomain.endsWith(`.${d}`)) {
+    return `DMARC was evaluated for ${quote(d)}, not for ${quote(fromDomain)}`;
+  }
+  return undefined;
+}
+
+/** The time the verdict vouches for: the newest strong signature's t=, else a signed Date; undefined if none. */
+function vouchedTime(
+  facts: MessageFacts,
+  signatures: DkimCheck[],
+  fallbackUnsigned: boolean,
+): { at: number; what: string } | undefined {
+  const times = signatures.map((d) => (d.signedAt ? Date.parse(d.signedAt) : NaN)).filter((t) => !Number.isNaN(t));
+  if (times.length > 0) return { at: Math.max(...times), what: 'its DKIM signature was made' };
+  const dateSigned = signatures.some((d) => d.signedHeaders.includes('date'));
+  if (facts.date !== undefined && (dateSigned || fallbackUnsigned)) {
+    return { at: Date.parse(facts.date), what: 'its Date header says it was written' };
+  }
+  return undefined;
+}
+
+const ago = (ms: number): string => {
+  const h = Math.round(ms / 3_600_000);
+  return h >= 48
+    ? `${Math.round(h / 24)} days`
+    : h >= 1
+      ? `${h} hours`
+      : `${Math.max(1, Math.round(ms / 60_000))} minutes`;
+};
+
+/** A stale-advisory decision when `when` is older than MAX_ADVISORY_AGE or in the future, else undefined. */
+function staleness(
+  from: string,
+  when: { at: number; what: string } | undefined,
+  config: TrustConfig,
+  now: number,
+): TrustDecision | undefined {
+  const maxAge = config.maxAdvisoryAgeMs ?? DEFAULT_MAX_ADVISORY_AGE_MS;
+  if (when === undefined) {
+    return decision(
+      false,
+      TrustCodes.StaleAdvisory,
+      `the message from ${from} authenticates but carries no signed time (no t= in its signature, no signed Date), ` +
+        'so a replay of an old advisory cannot be told apart; its addresses were not blocked',
+    );
+  }
+  const iso = new Date(when.at).toISOString();
+  if (when.at > now + MAX_CLOCK_SKEW_MS) {
+    return decision(
+      false,
+      TrustCodes.StaleAdvisory,
+      `the message from ${from} authenticates but ${when.what} at ${iso}, ${ago(when.at - now)} in the future; ` +
+        'its addresses were not blocked',
+    );
+  }
+  if (now - when.at > maxAge) {
+    return decision(
+      false,
+      TrustCodes.StaleAdvisory,
+      `the message from ${from} authenticates but ${when.what} at ${iso}, ${ago(now - when.at)} ago, longer than ` +
+        `MAX_ADVISORY_AGE (${ago(maxAge)}) allows: an old advisory replayed; its addresses were not blocked`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The whole decision: {@link screenMessage}, then the verified results. `auth` is required once the screen
+ * lets the message through (a trusted sender that our MTA received). `now` (ms since the epoch) judges the age of
+ * the signature: passed in, so the decision stays pure.
+ */
+export function decideTrust(
+  facts: MessageFacts,
+  auth: AuthResults | undefined,
+  config: TrustConfig,
+  now: number,
+): TrustDecision {
   const screened = screenMessage(facts, config);
   if (screened) return screened;
   if (auth === undefined) throw new Error('decideTrust: a trusted sender needs authentication results');
   const from = facts.from.addresses[0]!;
   const fromDomain = splitAddress(from.address)!.domain;
   const summary = describeAuth(auth);
+
+  const mismatch = verdictMismatch(from.address, fromDomain, auth);
+  if (mismatch !== undefined) {
+    return decision(
+      false,
+      TrustCodes.AmbiguousHeaders,
+      `the message from ${from.address} is read two ways: ${mismatch}, so its authentication results (${summary}) ` +
+        'are not about the trusted sender; its addresses were not blocked',
+    );
+  }
 
   const present = new Set(facts.presentHeaders);
   const required = MUST_BE_SIGNED.filter((h) => h === 'from' || present.has(h));
@@ -394,6 +587,9 @@ export function decideTrust(facts: MessageFacts, auth: AuthResults | undefined, 
   );
   const spfAligned = auth.spf.result === 'pass' && auth.dmarc.spfAligned;
   if (auth.dmarc.result === 'pass' && (strongDkim.length > 0 || spfAligned)) {
+    // SPF alone vouches for the connection our MTA saw just now, so an unsigned Date is good enough there.
+    const stale = staleness(from.address, vouchedTime(facts, strongDkim, strongDkim.length === 0), config, now);
+    if (stale) return stale;
     return decision(
       true,
       TrustCodes.Trusted,
@@ -412,6 +608,10 @@ export function decideTrust(facts: MessageFacts, auth: AuthResults | undefined, 
     arc.dmarcFrom !== undefined &&
     sameOrSubdomain(fromDomain, arc.dmarcFrom)
   ) {
+    const sealed = arc.sealedAt ? Date.parse(arc.sealedAt) : NaN;
+    const when = Number.isNaN(sealed) ? undefined : { at: sealed, what: `${arc.sealer} sealed it` };
+    const stale = staleness(from.address, when, config, now);
+    if (stale) return stale;
     return decision(
       true,
       TrustCodes.TrustedArc,

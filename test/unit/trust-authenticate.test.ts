@@ -168,6 +168,9 @@ describe('Received lines', () => {
     );
     expect(findMtaRoute(readHeaderFields(noRp), ['mx.mail2waf.test']).route?.mailFrom).toBeUndefined();
     expect(findMtaRoute(readHeaderFields(noRp), ['mx.other.test'])).toEqual({
+      problem: 'the topmost Received line was written by "mx.mail2waf.test", not by one of them',
+    });
+    expect(findMtaRoute(readHeaderFields(Buffer.from('From: a@b.example\r\n\r\nb')), ['mx.other.test'])).toEqual({
       problem: 'none of them wrote a Received line in it',
     });
   });
@@ -416,6 +419,118 @@ describe('the trust gate on signed messages', () => {
       received: viaAttacker,
     });
     const { decision } = await createTrustGate({ trust, resolver: flaky })(raw);
+    expect(decision).toMatchObject({ trusted: false, code: 'auth-failed' });
+  });
+});
+
+describe('issue 10 on signed messages', () => {
+  const lookAlikeKey: DkimSettings = { domain: 'cert-example.com', selector: 's1', privateKey: lookAlike.pem };
+  const viaLookAlike: ReceivedSettings = {
+    ...viaAttacker,
+    mailFrom: 'a@cert-example.com',
+    helo: 'mail.cert-example.com',
+  };
+
+  /** An unsigned advisory whose header section is rewritten by `edit`, then signed with `key`. */
+  async function rewritten(edit: (head: string) => string, key: DkimSettings, over: Partial<AdvisoryOptions> = {}) {
+    const base = await buildAdvisory({
+      subject: 'Advisory',
+      text: advisoryText,
+      from: 'a@cert-example.com',
+      sign: false,
+      received: false,
+      ...over,
+    });
+    const text = base.toString('latin1');
+    const end = text.indexOf('\r\n\r\n');
+    return signMessage(Buffer.from(edit(text.slice(0, end)) + text.slice(end), 'latin1'), key);
+  }
+
+  test('a From with a nested comment: the outsider’s signature and DMARC pass are not the trusted sender’s', async () => {
+    // nodemailer reads advisories@cert.example; mailauth (its own bundled parser) reads a@cert-example.com and
+    // computes DKIM alignment and DMARC for it. Before the fix the gate said "trusted".
+    const raw = await rewritten(
+      (h) => h.replace(/^From: .*$/m, 'From: (c (d) <a@cert-example.com>) advisories@cert.example'),
+      lookAlikeKey,
+    );
+    const { decision, auth } = await check(addReceived(raw, viaLookAlike));
+    expect(decision).toMatchObject({ trusted: false, code: 'ambiguous-headers' });
+    expect(decision.reason).toMatch(/comment in From holds/);
+    expect(auth).toBeUndefined(); // refused before verification
+  });
+
+  test('a header section two readers split differently: ambiguous-headers', async () => {
+    // Lenient readers end the header section at the colonless line and take the VT-led line for a From field;
+    // mailauth folds the VT line into X-A and reads on to the outsider's signed From.
+    const signed = await rewritten((h) => h, lookAlikeKey);
+    const raw = Buffer.concat([
+      Buffer.from('X-A: 1\r\n\vFrom: advisories@cert.example\r\nno colon here\r\n', 'latin1'),
+      signed,
+    ]);
+    const { decision } = await check(addReceived(raw, viaLookAlike));
+    expect(decision).toMatchObject({ trusted: false, code: 'ambiguous-headers' });
+    expect(decision.reason).toMatch(/line 6 holds the control character 0x0b.*line 7 is not a header field/);
+  });
+
+  test('more than 8 DKIM-Signature fields: too-many-signatures, without running verification', async () => {
+    let raw = await advisory({ sign: false, received: false });
+    for (let i = 0; i < 9; i++) raw = await signMessage(raw, certKey);
+    const { decision, auth } = await check(addReceived(raw, viaCertServer));
+    expect(decision).toMatchObject({ trusted: false, code: 'too-many-signatures' });
+    expect(auth).toBeUndefined();
+  });
+
+  test('a trusted sender forwarding a phish inline is a reported phish, not a trusted advisory', async () => {
+    for (const over of [
+      { subject: 'Fwd: Password expires today' },
+      { text: `FYI\n\n---------- Forwarded message ---------\n${phishEml('45.9.148.3', '45.9.148.3')}` },
+      { html: `<p>FYI</p><div>-----Original Message-----<br>\nFrom: helpdesk@phish.example</div>` },
+    ]) {
+      const { decision } = await check(await advisory(over));
+      expect(decision).toMatchObject({ trusted: false, code: 'reported-phish' });
+    }
+  });
+
+  test('a signed advisory replayed after MAX_ADVISORY_AGE: stale-advisory; the message date is returned', async () => {
+    const raw = await advisory();
+    const fresh = await check(raw);
+    expect(fresh.decision.code).toBe('trusted');
+    const signedAt = fresh.auth?.dkim[0]?.signedAt;
+    expect(Math.abs(Date.parse(signedAt!) - Date.now())).toBeLessThan(120_000);
+    expect(fresh.messageDate).toBe(signedAt);
+
+    const later = createTrustGate({
+      trust,
+      resolver: staticResolver(records),
+      now: () => Date.now() + 8 * 86_400_000,
+    });
+    const replayed = await later(raw);
+    expect(replayed.decision).toMatchObject({ trusted: false, code: 'stale-advisory' });
+    expect(replayed.decision.reason).toMatch(/8 days ago, longer than MAX_ADVISORY_AGE \(7 days\)/);
+    expect(replayed.messageDate).toBe(signedAt);
+    const shorter = createTrustGate({
+      trust: { ...trust, maxAdvisoryAgeMs: 60_000 },
+      resolver: staticResolver(records),
+    });
+    expect((await shorter(raw)).decision.code).toBe('trusted');
+  });
+
+  test('untrusted messages carry their Date header as messageDate', async () => {
+    const date = new Date('2026-11-01T08:00:00Z');
+    const { decision, messageDate } = await check(
+      await advisory({ from: 'x@evil.example', sign: false, received: viaAttacker, date }),
+    );
+    expect(decision.code).toBe('untrusted-sender');
+    expect(messageDate).toBe(date.toISOString());
+  });
+
+  test('a HELO with spaces cannot make the gate take the sender’s forged Received line for ours', async () => {
+    // The sender forges our MTA accepting it from cert.example's server (SPF would pass for that address)…
+    const forged = addReceived(await advisory({ sign: false, received: false }), viaCertServer);
+    // …and HELOs with words that make our real line read "by evil.example" to a first-match parser.
+    const ours = `Return-Path: <advisories@cert.example>\r\nReceived: from x (y) by evil.example (unknown [${ATTACKER_IP}])\r\n\tby mx.mail2waf.test (Postfix) with ESMTP id 1; d\r\n`;
+    const { decision, auth } = await check(Buffer.concat([Buffer.from(ours), forged]));
+    expect(auth?.spf.result).toBe('fail');
     expect(decision).toMatchObject({ trusted: false, code: 'auth-failed' });
   });
 });

@@ -23,8 +23,13 @@ function problems(env: Record<string, string>): string[] {
   return [];
 }
 
-test('by default nobody is trusted and the real DNS is used', () => {
-  expect(loadWorkerConfig(base).trust).toEqual({ trustedSenders: [], mtaHosts: [], trustedArcSealers: [] });
+test('by default nobody is trusted, the real DNS is used and advisories older than a week are refused', () => {
+  expect(loadWorkerConfig(base).trust).toEqual({
+    trustedSenders: [],
+    mtaHosts: [],
+    trustedArcSealers: [],
+    maxAdvisoryAgeMs: 7 * 86_400_000,
+  });
 });
 
 test('lists are trimmed, lower-cased and deduplicated', () => {
@@ -40,7 +45,31 @@ test('lists are trimmed, lower-cased and deduplicated', () => {
     mtaHosts: ['mx1.example.org', 'mx2.example.org'],
     trustedArcSealers: ['lists.example.org'],
     dnsRecordsFile: '/tmp/records.json',
+    maxAdvisoryAgeMs: 7 * 86_400_000,
   });
+});
+
+test('MTA_HOSTS takes *.domain patterns (any host under the domain); sealers stay plain domains', () => {
+  const c = loadWorkerConfig({
+    ...base,
+    TRUSTED_SENDERS: 'cert.example',
+    MTA_HOSTS: '*.PROD.outlook.com., mx.example.org',
+    MAX_ADVISORY_AGE: '36h',
+  });
+  expect(c.trust.mtaHosts).toEqual(['*.prod.outlook.com', 'mx.example.org']);
+  expect(c.trust.maxAdvisoryAgeMs).toBe(36 * 3_600_000);
+  expect(problems({ TRUSTED_ARC_SEALERS: '*.lists.example' })).toEqual([
+    'TRUSTED_ARC_SEALERS: "*.lists.example" is not a domain',
+  ]);
+  expect(problems({ MTA_HOSTS: '*.', MAX_ADVISORY_AGE: 'a week' })).toEqual([
+    'MTA_HOSTS: "*." is not a host name',
+    'MAX_ADVISORY_AGE: a duration such as 30s, 5m or 1h',
+  ]);
+});
+
+test('the new trust-gate codes may be held for approval', () => {
+  const c = loadWorkerConfig({ ...base, HOLD_FOR_APPROVAL: 'reported-phish,stale-advisory,ambiguous-headers' });
+  expect(c.holdForApproval).toEqual(['reported-phish', 'stale-advisory', 'ambiguous-headers']);
 });
 
 test('every bad entry is named, with the variable to fix', () => {

@@ -2,6 +2,8 @@
 import {
   decideTrust,
   lookAlikeOf,
+  matchHost,
+  normalizeHostPattern,
   matchTrustedSender,
   normalizeTrustedSender,
   screenMessage,
@@ -19,6 +21,10 @@ const config: TrustConfig = {
 
 const route = { by: 'mx.mail2waf.test', ip: '203.0.113.25', helo: 'mail.cert.example', mailFrom: 'a@cert.example' };
 
+/** The time the decisions are made at; signatures in the helpers below were made an hour before. */
+const NOW = Date.parse('2026-11-20T11:00:00Z');
+const SIGNED_AT = '2026-11-20T10:00:00.000Z';
+
 function facts(over: Partial<MessageFacts> = {}, address = 'advisories@cert.example', name = 'CERT'): MessageFacts {
   return {
     from: { headerCount: 1, addresses: [{ address, name }] },
@@ -27,6 +33,9 @@ function facts(over: Partial<MessageFacts> = {}, address = 'advisories@cert.exam
     duplicateHeaders: [],
     presentHeaders: ['from', 'to', 'subject', 'date', 'message-id', 'content-type', 'dkim-signature', 'received'],
     route,
+    headerProblems: [],
+    dkimSignatureCount: 1,
+    date: SIGNED_AT,
     ...over,
   };
 }
@@ -35,9 +44,12 @@ const signedHeaders = ['content-type', 'date', 'message-id', 'subject', 'to', 'f
 
 function auth(over: Partial<AuthResults> = {}): AuthResults {
   return {
-    dkim: [{ domain: 'cert.example', result: 'pass', aligned: true, wholeBody: true, signedHeaders }],
+    headerFrom: ['advisories@cert.example'],
+    dkim: [
+      { domain: 'cert.example', result: 'pass', aligned: true, wholeBody: true, signedHeaders, signedAt: SIGNED_AT },
+    ],
     spf: { result: 'pass', domain: 'cert.example' },
-    dmarc: { result: 'pass', policy: 'reject', dkimAligned: true, spfAligned: true },
+    dmarc: { result: 'pass', policy: 'reject', dkimAligned: true, spfAligned: true, domain: 'cert.example' },
     arc: { result: 'none' },
     ...over,
   };
@@ -161,7 +173,7 @@ describe('screenMessage (no DNS needed)', () => {
 
 describe('decideTrust', () => {
   test('DMARC pass with aligned whole-body DKIM: trusted', () => {
-    const d = decideTrust(facts(), auth(), config);
+    const d = decideTrust(facts(), auth(), config, NOW);
     expect(d).toMatchObject({ trusted: true, code: 'trusted' });
     expect(d.reason).toMatch(/dkim=pass \(cert\.example, aligned\).*dmarc=pass/);
   });
@@ -171,6 +183,7 @@ describe('decideTrust', () => {
       facts(),
       auth({ dkim: [], dmarc: { result: 'pass', dkimAligned: false, spfAligned: true } }),
       config,
+      NOW,
     );
     expect(d.code).toBe('trusted');
   });
@@ -184,6 +197,7 @@ describe('decideTrust', () => {
         dmarc: { result: 'fail', policy: 'reject', dkimAligned: false, spfAligned: false },
       }),
       config,
+      NOW,
     );
     expect(d).toMatchObject({ trusted: false, code: 'auth-failed' });
     expect(d.reason).toMatch(/no valid DKIM signature of cert\.example/);
@@ -191,7 +205,12 @@ describe('decideTrust', () => {
   });
 
   test('DKIM pass is not enough without DMARC pass (no DMARC record)', () => {
-    const d = decideTrust(facts(), auth({ dmarc: { result: 'none', dkimAligned: false, spfAligned: false } }), config);
+    const d = decideTrust(
+      facts(),
+      auth({ dmarc: { result: 'none', dkimAligned: false, spfAligned: false } }),
+      config,
+      NOW,
+    );
     expect(d.code).toBe('auth-failed');
     expect(d.reason).toMatch(/publishes no DMARC record/);
   });
@@ -205,6 +224,7 @@ describe('decideTrust', () => {
         dmarc: { result: 'pass', dkimAligned: true, spfAligned: false },
       }),
       config,
+      NOW,
     );
     expect(d.code).toBe('auth-failed');
     expect(d.reason).toMatch(/covers only part of the body/);
@@ -219,6 +239,7 @@ describe('decideTrust', () => {
         dmarc: { result: 'pass', dkimAligned: true, spfAligned: false },
       }),
       config,
+      NOW,
     );
     expect(d.code).toBe('auth-failed');
     expect(d.reason).toMatch(/does not cover the from, content-type header/);
@@ -233,6 +254,7 @@ describe('decideTrust', () => {
         dmarc: { result: 'fail', dkimAligned: false, spfAligned: false },
       }),
       config,
+      NOW,
     );
     expect(d.code).toBe('auth-failed');
   });
@@ -258,20 +280,21 @@ describe('decideTrust', () => {
         signer: 'lists.example',
         dmarc: 'pass',
         dmarcFrom: 'cert.example',
+        sealedAt: SIGNED_AT,
       },
     });
-    expect(decideTrust(facts(), forwarded, config)).toMatchObject({ trusted: true, code: 'trusted-arc' });
+    expect(decideTrust(facts(), forwarded, config, NOW)).toMatchObject({ trusted: true, code: 'trusted-arc' });
     const otherSealer = {
       ...forwarded,
       arc: { ...forwarded.arc, sealer: 'forwarder.example', signer: 'forwarder.example' },
     };
-    expect(decideTrust(facts(), otherSealer, config).code).toBe('auth-failed');
+    expect(decideTrust(facts(), otherSealer, config, NOW).code).toBe('auth-failed');
     const sawFail = { ...forwarded, arc: { ...forwarded.arc, dmarc: 'fail' } };
-    expect(decideTrust(facts(), sawFail, config).code).toBe('auth-failed');
+    expect(decideTrust(facts(), sawFail, config, NOW).code).toBe('auth-failed');
     const otherFrom = { ...forwarded, arc: { ...forwarded.arc, dmarcFrom: 'evil.example' } };
-    expect(decideTrust(facts(), otherFrom, config).code).toBe('auth-failed');
+    expect(decideTrust(facts(), otherFrom, config, NOW).code).toBe('auth-failed');
     const broken = { ...forwarded, arc: { result: 'fail', comment: 'i=1 seal signature validation failed' } };
-    expect(decideTrust(facts(), broken, config).code).toBe('auth-failed');
+    expect(decideTrust(facts(), broken, config, NOW).code).toBe('auth-failed');
   });
 
   test('a temporary DNS failure of the sender’s domain is retryable, not a verdict', () => {
@@ -283,6 +306,7 @@ describe('decideTrust', () => {
         dmarc: { result: 'temperror', dkimAligned: false, spfAligned: false },
       }),
       config,
+      NOW,
     );
     expect(d).toMatchObject({ trusted: false, code: 'auth-temperror', temporary: true });
   });
@@ -296,18 +320,154 @@ describe('decideTrust', () => {
         dmarc: { result: 'fail', dkimAligned: false, spfAligned: false },
       }),
       config,
+      NOW,
     );
     expect(d).toMatchObject({ trusted: false, code: 'auth-failed' });
     expect(d.temporary).toBeUndefined();
   });
 
   test('a temporary failure does not matter once the message authenticates', () => {
-    const d = decideTrust(facts(), auth({ spf: { result: 'temperror', domain: 'cert.example' } }), config);
+    const d = decideTrust(facts(), auth({ spf: { result: 'temperror', domain: 'cert.example' } }), config, NOW);
     expect(d.code).toBe('trusted');
   });
 
   test('untrusted senders never reach authentication', () => {
-    expect(decideTrust(facts({}, 'x@evil.example'), undefined, config).code).toBe('untrusted-sender');
-    expect(() => decideTrust(facts(), undefined, config)).toThrow(/needs authentication results/);
+    expect(decideTrust(facts({}, 'x@evil.example'), undefined, config, NOW).code).toBe('untrusted-sender');
+    expect(() => decideTrust(facts(), undefined, config, NOW)).toThrow(/needs authentication results/);
+  });
+});
+
+describe('issue 10: ambiguous headers, forwards, signatures, replays (pure)', () => {
+  test('a header section that reads two ways is ambiguous-headers, before anything else is looked at', () => {
+    const problems = ['line 4 is not a header field ("garbage"): some readers end the header section there'];
+    for (const f of [
+      facts({ headerProblems: problems }),
+      facts({ headerProblems: problems, attachedMessages: ['x.eml'] }, 'alice@mail2waf.test'),
+    ]) {
+      const d = screenMessage(f, config)!;
+      expect(d).toMatchObject({ trusted: false, code: 'ambiguous-headers' });
+      expect(d.reason).toContain('line 4 is not a header field');
+    }
+    expect(decideTrust(facts({ headerProblems: problems }), auth(), config, NOW).code).toBe('ambiguous-headers');
+  });
+
+  test('a verdict about another From than the one the gate read is never trusted', () => {
+    // mailauth read the outsider's address (its own header reader / address parser): its DMARC pass is for them.
+    const other = auth({ headerFrom: ['a@cert-example.com'] });
+    const d = decideTrust(facts(), other, config, NOW);
+    expect(d).toMatchObject({ trusted: false, code: 'ambiguous-headers' });
+    expect(d.reason).toMatch(/read its From as "a@cert-example\.com", not "advisories@cert\.example"/);
+    expect(decideTrust(facts(), auth({ headerFrom: [] }), config, NOW).code).toBe('ambiguous-headers');
+    const two = auth({ headerFrom: ['advisories@cert.example', 'a@cert-example.com'] });
+    expect(decideTrust(facts(), two, config, NOW).code).toBe('ambiguous-headers');
+    const dmarcElsewhere = auth({ dmarc: { ...auth().dmarc, domain: 'cert-example.com' } });
+    expect(decideTrust(facts(), dmarcElsewhere, config, NOW).reason).toMatch(
+      /DMARC was evaluated for "cert-example\.com"/,
+    );
+    // Case does not matter; the organisational domain of a subdomain sender is the same verdict.
+    expect(decideTrust(facts(), auth({ headerFrom: ['Advisories@CERT.example'] }), config, NOW).code).toBe('trusted');
+    const sub = facts({}, 'a@eu.isac.example');
+    const subAuth = auth({
+      headerFrom: ['a@eu.isac.example'],
+      dkim: [
+        {
+          domain: 'eu.isac.example',
+          result: 'pass',
+          aligned: true,
+          wholeBody: true,
+          signedHeaders,
+          signedAt: SIGNED_AT,
+        },
+      ],
+      dmarc: { result: 'pass', dkimAligned: true, spfAligned: false, domain: 'isac.example' },
+    });
+    expect(decideTrust(sub, subAuth, config, NOW).code).toBe('trusted');
+  });
+
+  test('a trusted sender forwarding inline is a reported phish, like an attached message', () => {
+    const d = screenMessage(facts({ forwardedInline: true }), config)!;
+    expect(d).toMatchObject({ trusted: false, code: 'reported-phish' });
+    expect(d.reason).toMatch(/advisories@cert\.example forwards a message inline.*whoever sends it/);
+    expect(decideTrust(facts({ forwardedInline: true }), auth(), config, NOW).code).toBe('reported-phish');
+  });
+
+  test('more DKIM-Signature fields than MAX_DKIM_SIGNATURES: too-many-signatures, before verification', () => {
+    expect(screenMessage(facts({ dkimSignatureCount: 8 }), config)).toBeUndefined();
+    const d = screenMessage(facts({ dkimSignatureCount: 9 }), config)!;
+    expect(d).toMatchObject({ trusted: false, code: 'too-many-signatures' });
+    expect(d.reason).toMatch(/9 DKIM-Signature fields.*not verified/);
+    // Only a trusted sender's message would be verified at all; others keep their own code.
+    expect(screenMessage(facts({ dkimSignatureCount: 50 }, 'x@evil.example'), config)?.code).toBe('untrusted-sender');
+  });
+
+  test('an authenticated advisory signed longer ago than MAX_ADVISORY_AGE is a replay: stale-advisory', () => {
+    const day = 86_400_000;
+    const old = (ms: number) => auth({ dkim: [{ ...auth().dkim[0]!, signedAt: new Date(NOW - ms).toISOString() }] });
+    expect(decideTrust(facts(), old(6 * day), config, NOW).code).toBe('trusted');
+    const d = decideTrust(facts(), old(8 * day), config, NOW);
+    expect(d).toMatchObject({ trusted: false, code: 'stale-advisory' });
+    expect(d.reason).toMatch(/DKIM signature was made at .*8 days ago, longer than MAX_ADVISORY_AGE \(7 days\)/);
+    expect(decideTrust(facts(), old(2 * day), { ...config, maxAdvisoryAgeMs: day }, NOW).code).toBe('stale-advisory');
+    // The future is no better: a signature dated an hour ahead.
+    expect(decideTrust(facts(), old(-3_600_000), config, NOW).reason).toMatch(/in the future/);
+    expect(decideTrust(facts(), old(-60_000), config, NOW).code).toBe('trusted'); // clock skew
+  });
+
+  test('the signature time wins over the Date header; an unsigned Date counts only for SPF-only trust', () => {
+    const oldDate = new Date(NOW - 30 * 86_400_000).toISOString();
+    // A fresh signature with an old Date header: signed now, trusted.
+    expect(decideTrust(facts({ date: oldDate }), auth(), config, NOW).code).toBe('trusted');
+    // A signature without t=: the Date header counts when the signature covers it…
+    const noT = auth({ dkim: [{ ...auth().dkim[0]!, signedAt: undefined }] });
+    expect(decideTrust(facts({ date: oldDate }), noT, config, NOW).code).toBe('stale-advisory');
+    expect(decideTrust(facts(), noT, config, NOW).code).toBe('trusted');
+    // …and not when it does not (a replayer could rewrite it).
+    const noDate = auth({
+      dkim: [{ ...auth().dkim[0]!, signedAt: undefined, signedHeaders: ['from', 'content-type'] }],
+    });
+    const d = decideTrust(facts(), noDate, config, NOW);
+    expect(d).toMatchObject({ code: 'stale-advisory' });
+    expect(d.reason).toMatch(/carries no signed time/);
+    // SPF alone vouches for the connection our MTA just saw: its Date header is read.
+    const spfOnly = auth({
+      dkim: [],
+      dmarc: { result: 'pass', dkimAligned: false, spfAligned: true, domain: 'cert.example' },
+    });
+    expect(decideTrust(facts(), spfOnly, config, NOW).code).toBe('trusted');
+    expect(decideTrust(facts({ date: oldDate }), spfOnly, config, NOW).code).toBe('stale-advisory');
+  });
+
+  test('ARC: the sealer’s signed time counts', () => {
+    const forwarded = auth({
+      dkim: [],
+      spf: { result: 'none', domain: 'lists.example' },
+      dmarc: { result: 'fail', dkimAligned: false, spfAligned: false, domain: 'cert.example' },
+      arc: { result: 'pass', sealer: 'lists.example', dmarc: 'pass', dmarcFrom: 'cert.example', sealedAt: SIGNED_AT },
+    });
+    expect(decideTrust(facts(), forwarded, config, NOW).code).toBe('trusted-arc');
+    const old = { ...forwarded, arc: { ...forwarded.arc, sealedAt: '2026-01-01T00:00:00.000Z' } };
+    expect(decideTrust(facts(), old, config, NOW).code).toBe('stale-advisory');
+    const unsealedTime = { ...forwarded, arc: { ...forwarded.arc, sealedAt: undefined } };
+    expect(decideTrust(facts(), unsealedTime, config, NOW).code).toBe('stale-advisory');
+  });
+
+  test('MTA_HOSTS patterns: *.domain matches any host under the domain, not the domain or look-alikes', () => {
+    expect(normalizeHostPattern(' *.PROD.Outlook.com. ')).toBe('*.prod.outlook.com');
+    expect(normalizeHostPattern('MX.example.org.')).toBe('mx.example.org');
+    for (const bad of ['*.', '*', '*.*.example', 'mx example', 'a.*.example'])
+      expect(normalizeHostPattern(bad)).toBeUndefined();
+    const p = ['*.prod.outlook.com', 'mx.mail2waf.test'];
+    expect(matchHost('AM0PR01MB1234.eurprd01.PROD.outlook.com.', p)).toBe('*.prod.outlook.com');
+    expect(matchHost('mx.mail2waf.test', p)).toBe('mx.mail2waf.test');
+    expect(matchHost('prod.outlook.com', p)).toBeUndefined();
+    expect(matchHost('evilprod.outlook.com', p)).toBeUndefined();
+    expect(matchHost('prod.outlook.com.evil.example', p)).toBeUndefined();
+    expect(matchHost('x.mx.mail2waf.test', p)).toBeUndefined();
+  });
+
+  test('look-alike checks are bounded on long input', () => {
+    const t = config.trustedSenders;
+    expect(lookAlikeOf(`${'a'.repeat(300_000)}.example`, t)).toBeUndefined();
+    expect(lookAlikeOf(`${'cert'.repeat(60)}.example`, t)).toBe('cert.example'); // 245 characters: still read
   });
 });
