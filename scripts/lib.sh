@@ -388,6 +388,25 @@ m2w_wait_healthy() {
 
 m2w_wait_temporal() { m2w_wait_healthy temporal m2w_temporal_healthy "${STACK_TEMPORAL_TIMEOUT:-90}"; }
 
+# The custom search attributes sweeps and approvals set (src/shared/search-attributes.ts; a unit test keeps the
+# two lists equal). An unregistered one would fail their workflow tasks. Registering an existing one is refused
+# by the server, so only missing ones are created: the dev server keeps them in its database across restarts.
+M2W_SEARCH_ATTRIBUTES=(Mail2wafAddresses=KeywordList Mail2wafMessageIds=KeywordList Mail2wafSenders=KeywordList
+  Mail2wafOutcome=Keyword Mail2wafHeld=Bool)
+m2w_ensure_search_attributes() {
+  local bin have attr
+  bin="$(m2w_temporal_bin)" || return 1
+  have="$("$bin" operator search-attribute list --address "127.0.0.1:$STACK_TEMPORAL_PORT" --namespace default 2>&1)" ||
+    m2w_die "cannot list search attributes: $have"
+  for attr in "${M2W_SEARCH_ATTRIBUTES[@]}"; do
+    [[ "$have" == *"${attr%%=*}"* ]] && continue
+    "$bin" operator search-attribute create --address "127.0.0.1:$STACK_TEMPORAL_PORT" --namespace default \
+      --name "${attr%%=*}" --type "${attr#*=}" >/dev/null ||
+      m2w_die "cannot create search attribute ${attr%%=*}"
+    m2w_info "temporal: search attribute ${attr%%=*} (${attr#*=}) created"
+  done
+}
+
 # --- other services: probes -------------------------------------------------------------------
 
 m2w_moto_healthy() {

@@ -217,6 +217,7 @@ m2w_wait_healthy dovecot m2w_dovecot_healthy "${STACK_DOVECOT_TIMEOUT:-30}"
 m2w_wait_healthy dovecot m2w_lmtp_healthy 10
 m2w_wait_healthy smtp m2w_smtp_healthy "${STACK_SMTP_TIMEOUT:-60}"
 m2w_wait_temporal
+m2w_ensure_search_attributes
 
 # --- mailboxes -----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
 import { registerExtract } from './cli/extract';
 import { registerDoctor } from './cli/doctor';
+import { registerFind } from './cli/find';
 import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
 import { registerSchedule } from './cli/schedule';
 import { registerApproval } from './cli/approvals';
@@ -48,6 +49,7 @@ export async function runCli(
     .showHelpAfterError();
   registerSweep(program, ctx, getPrinter);
   registerApproval(program, ctx, getPrinter);
+  registerFind(program, ctx, getPrinter);
   registerBlocklist(program, ctx, getPrinter);
   registerSchedule(program, ctx, getPrinter);
   registerAws(program, ctx, getPrinter);

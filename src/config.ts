@@ -76,6 +76,9 @@ const clientSchema = targetSchema.extend({
   MAX_NEW_ADDRESSES_PER_RUN: positiveInt.default(4096),
   APPROVAL_TIMEOUT: duration.default('24h'),
   DRY_RUN: bool.default('false'),
+  SEARCH_ATTRIBUTES: bool.default('true'),
+  /** HMAC key of search attribute values: 32 random bytes, base64 or hex (see activities/search-keys.ts). */
+  SEARCH_KEY: nonEmpty.optional(),
   HOLD_FOR_APPROVAL: z
     .string()
     .default('reported-phish')
@@ -162,6 +165,10 @@ export interface ClientConfig {
   policy: BlockPolicy;
   guardrails: Guardrails;
   dryRun: boolean;
+  /** SEARCH_ATTRIBUTES: sweeps set the Mail2waf* search attributes (registered on the namespace). */
+  searchAttributes: boolean;
+  /** HMAC key for search attribute values (SEARCH_KEY); absent: values are stored in clear. */
+  searchKey?: Buffer;
   /** Trust-gate reason codes whose messages wait for approval instead of going straight to Quarantine. */
   holdForApproval: string[];
   /** Per-sender time to live (SOURCE_TTL). */
@@ -192,6 +199,16 @@ export interface WorkerConfig extends ClientConfig {
   health: { port?: number; host: string; checkIntervalMs: number };
   /** SHUTDOWN_GRACE: time in-flight activities get to finish after SIGTERM. */
   shutdownGraceMs: number;
+}
+
+/** A key given as base64 or hex, at least 16 bytes (32 recommended); a clear error otherwise. */
+function keyBytes(name: string, text: string): Buffer {
+  const t = text.trim();
+  const bytes = /^[0-9a-f]+$/i.test(t) && t.length % 2 === 0 ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  if (bytes.length < 16) {
+    throw new ConfigError([`${name} must be at least 16 random bytes, base64 or hex (e.g. openssl rand -base64 32)`]);
+  }
+  return bytes;
 }
 
 /** `X_FILE=/path` stands for `X=<contents of file>`: the usual way to pass secrets from a secret store. */
@@ -246,6 +263,7 @@ const SECRET_KEYS = [
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',
   'TEMPORAL_API_KEY',
+  'SEARCH_KEY',
 ];
 
 /** Keys the settings file may set: every setting of the worker's schema, and the secret-file forms. */
@@ -254,6 +272,7 @@ function fileKeys(): Set<string> {
     ...Object.keys(workerSchema.shape).filter((k) => !SECRET_KEYS.includes(k)),
     'IMAP_PASSWORD_FILE',
     'SMTP_PASSWORD_FILE',
+    'SEARCH_KEY_FILE',
   ]);
 }
 
@@ -519,6 +538,8 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
       approvalTimeoutMs: ms(c.APPROVAL_TIMEOUT),
     },
     dryRun: c.DRY_RUN,
+    searchAttributes: c.SEARCH_ATTRIBUTES,
+    ...(c.SEARCH_KEY ? { searchKey: keyBytes('SEARCH_KEY', c.SEARCH_KEY) } : {}),
     holdForApproval: c.HOLD_FOR_APPROVAL,
     sourceTtls: sourceTtls(c.SOURCE_TTL),
     target: targets[0]!,
@@ -533,7 +554,7 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
   const settings = settingsOf(env);
-  return toClientConfig(parse(clientSchema, withSecretFiles(settings.env, []), settings.source));
+  return toClientConfig(parse(clientSchema, withSecretFiles(settings.env, ['SEARCH_KEY']), settings.source));
 }
 
 /** What read-only CLI commands (list, why, status, schedule describe, approvals) need besides Temporal's settings. */
@@ -640,7 +661,11 @@ function trustConfig(c: {
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const settings = settingsOf(env);
-  const c = parse(workerSchema, withSecretFiles(settings.env, ['IMAP_PASSWORD', 'SMTP_PASSWORD']), settings.source);
+  const c = parse(
+    workerSchema,
+    withSecretFiles(settings.env, ['IMAP_PASSWORD', 'SMTP_PASSWORD', 'SEARCH_KEY']),
+    settings.source,
+  );
   if (c.SMTP_USER && !c.SMTP_PASSWORD) throw new ConfigError(['SMTP_USER is set but SMTP_PASSWORD is not']);
   return {
     ...toClientConfig(c),

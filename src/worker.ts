@@ -106,6 +106,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     // Trust gate: trusted senders, our MTA's names, and DNS (a static records file only on local stacks/tests).
     trust: config.trust,
     resolver: createResolver(config.trust),
+    searchKey: config.searchKey,
   });
   const worker = await Worker.create({
     connection: native.connection,

@@ -2,9 +2,10 @@
 import { type BlocklistDeps, createBlocklistActivities } from './blocklist';
 import { createImapActivities, type ImapDeps } from './imap';
 import { createReportActivities, type ReportDeps } from './report';
+import { createSearchKeyActivities, type SearchKeyDeps } from './search-keys';
 import { createWafActivities, type WafDeps } from './waf';
 
-export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps;
+export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps & SearchKeyDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWafActivities(deps),
     ...createBlocklistActivities(deps),
     ...createReportActivities(deps),
+    ...createSearchKeyActivities(deps),
   };
 }
 

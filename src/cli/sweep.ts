@@ -16,6 +16,7 @@ export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: 
     guardrails: c.guardrails,
     holdForApproval: c.holdForApproval,
     sourceTtls: c.sourceTtls,
+    searchAttributes: c.searchAttributes,
   };
 }
 

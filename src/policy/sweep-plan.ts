@@ -13,7 +13,9 @@ import type {
   HeldMessage,
   MessageAnalysis,
   SweepMessageOutcome,
+  SweepResult,
 } from '../shared/types';
+import type { SearchValues } from '../shared/search-attributes';
 import { ttlForSender, type SourceTtl } from './source-ttl';
 
 /** Addresses listed per message in a result (the blocklist has them all); keeps results small. */
@@ -269,4 +271,47 @@ export function mergeBlockResult(into: BlockResult, part: BlockResult): BlockRes
 
 export function emptyBlockResult(): BlockResult {
   return { added: [], alreadyPresent: [], refused: [], synced: true };
+}
+
+/** What a sweep is findable by: the addresses it blocked, refused or holds, and its messages and senders. */
+export function sweepSearchValues(result: SweepResult): SearchValues {
+  const blocks = Object.values(result.blocks ?? (result.block ? { first: result.block } : {}));
+  return {
+    addresses: [
+      ...blocks.flatMap((b) => [...b.added, ...b.refused.map((r) => r.value)]),
+      ...result.messages.filter((m) => m.status === 'held').flatMap((m) => m.indicators),
+    ],
+    messageIds: result.messages.flatMap((m) => (m.messageId ? [m.messageId] : [])),
+    senders: result.messages.flatMap((m) => (m.from ? [m.from] : [])),
+  };
+}
+
+/** One word for how a sweep ended, for the Mail2wafOutcome search attribute. */
+export function sweepOutcomeWord(result: SweepResult): string {
+  if (result.held?.length) return 'held';
+  if (result.block?.added.length) return 'blocked';
+  if (result.messages.some((m) => m.status === 'quarantined')) return 'quarantined';
+  return result.messages.length === 0 ? 'empty' : 'nothing-new';
+}
+
+/** The line the Web UI shows for a sweep: "3 messages, 12 blocked, 1 quarantined, 1 held". */
+export function sweepDetails(result: SweepResult): string {
+  const count = (status: SweepMessageOutcome['status']) => result.messages.filter((m) => m.status === status).length;
+  const parts = [
+    `${result.messages.length} message${result.messages.length === 1 ? '' : 's'}`,
+    `${result.block?.added.length ?? 0} ${result.dryRun ? 'would be blocked' : 'blocked'}`,
+    `${result.block?.refused.length ?? 0} refused`,
+    `${count('quarantined')} quarantined`,
+    `${count('held')} held`,
+  ];
+  return parts.join(', ');
+}
+
+/** What an approval is findable by: its addresses, message and sender. */
+export function approvalSearchValues(input: ApprovalInput): SearchValues {
+  return {
+    addresses: input.messages.flatMap((m) => m.indicators.map((i) => i.value)),
+    messageIds: input.messages.flatMap((m) => (m.messageId ? [m.messageId] : [])),
+    senders: input.messages.flatMap((m) => (m.from ? [m.from] : [])),
+  };
 }

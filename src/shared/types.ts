@@ -295,6 +295,8 @@ export interface SweepInput {
   holdForApproval?: string[];
   /** Time to live by sender address or domain, overriding the blocklist's default for their indicators. */
   sourceTtls?: { match: string; ttlMs: number | null }[];
+  /** Set the Mail2waf* search attributes (they must be registered on the namespace; see SEARCH_ATTRIBUTES). */
+  searchAttributes?: boolean;
 }
 
 export interface SweepMessageOutcome {
@@ -384,6 +386,8 @@ export interface ApprovalInput {
   targets: TargetRef[];
   timeoutMs: number;
   sourceTtls?: { match: string; ttlMs: number | null }[];
+  /** Set the Mail2waf* search attributes (as the sweep that started it). */
+  searchAttributes?: boolean;
 }
 
 /** What an approval workflow did. */

@@ -6,7 +6,8 @@
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { approvalOutcomes, approvalSummaryOf, candidatesOf, movesOf } from '../policy/sweep-plan';
+import { approvalOutcomes, approvalSearchValues, approvalSummaryOf, candidatesOf, movesOf } from '../policy/sweep-plan';
+import { markDecided, markFindable } from './findable';
 import {
   approvalQuery,
   approvalSummaryQuery,
@@ -62,6 +63,8 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
   setHandler(approvalQuery, () => approval);
   setHandler(approvalSummaryQuery, () => approvalSummaryOf(input, approvalId, approval, seen.preview));
 
+  const waiting = `waiting for a person: ${input.heldBecause.code}, decide before ${approval.deadline}`;
+  await markFindable(input.searchAttributes, approvalSearchValues(input), 'held', true, waiting);
   const candidates = candidatesOf(input.messages, new Date().toISOString(), input.sourceTtls);
   const first = input.targets[0]!.name;
   const preview = (await submitBlocks(input.targets, candidates, `${approvalId}:${runId}:preview:`, true))[first]!;
@@ -72,6 +75,8 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
   const approved = approval.status === 'approved';
   const blocks = approved ? await submitBlocks(input.targets, candidates, `${approvalId}:${runId}:`, false) : {};
   const messages = approvalOutcomes(input, approval);
+  const added = Object.values(blocks)[0]?.added.length ?? 0;
+  markDecided(input.searchAttributes, approval.status, `${approval.status}: ${added} blocked`);
   const { mailbox, uidValidity } = input.messages[0]!.ref;
   const notBlocked = approved ? undefined : preview.added;
   const report = await io.sendReport({

@@ -29,9 +29,13 @@ import {
   heldMessageApprovalId,
   movesOf,
   planSweep,
+  sweepDetails,
+  sweepOutcomeWord,
   sweepOutcomes,
+  sweepSearchValues,
   type HeldBy,
 } from '../policy/sweep-plan';
+import { markFindable } from './findable';
 import { approvalQuery } from '../shared/messages';
 import type { ApprovalInput, BlockResult, Guardrails, MessageAnalysis, SweepInput, SweepResult } from '../shared/types';
 import { approvalWorkflow } from './approval';
@@ -73,7 +77,12 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   const pending = await imap.listPending({ mailbox, limit: input.maxMessages ?? 50 });
   const plan = planSweep(await analyzeAll(mailbox, pending.uidValidity, pending.uids), input.holdForApproval);
   const candidates = candidatesOf(plan.trusted, new Date().toISOString(), input.sourceTtls);
-  const base = { sweepId, targets, timeoutMs: input.guardrails?.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS };
+  const base = {
+    sweepId,
+    targets,
+    timeoutMs: input.guardrails?.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+    searchAttributes: input.searchAttributes,
+  };
   const approvals: ApprovalInput[] = [];
   let blocks: Record<string, BlockResult> = {};
   if (candidates.length > 0) {
@@ -102,6 +111,13 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   const result: SweepResult = { sweepId, mailbox, dryRun, messages, block: blocks[targets[0]!.name] };
   if (targets.length > 1 && result.block) result.blocks = blocks;
   if (held.length > 0) result.held = held;
+  await markFindable(
+    input.searchAttributes,
+    sweepSearchValues(result),
+    sweepOutcomeWord(result),
+    false,
+    sweepDetails(result),
+  );
   if (messages.length === 0) return result;
 
   const sent = await smtp.sendReport({ sweepId, runId, result });
@@ -163,10 +179,12 @@ function overGuardrails(previews: BlockResult[], limits: Guardrails | undefined)
 /** Starts (or finds, after a crash) the message's approval workflow, then marks the message held in the inbox. */
 async function startApproval(approvalId: string, input: ApprovalInput, uidValidity: string): Promise<void> {
   try {
+    const m = input.messages[0]!;
     await startChild(approvalWorkflow, {
       workflowId: approvalId,
       args: [input],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `approval (${input.heldBecause.code}): ${m.indicators.length} address(es) from ${m.from ?? 'unknown sender'}`,
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
