@@ -2,22 +2,12 @@
 import type { Command } from 'commander';
 import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
 import type { SweepInput, SweepResult } from '../shared/types';
+import { sweepInputOf } from '../sweep-input';
 import type { CliContext } from './context';
 import type { Printer } from './output';
 
 export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: string }): SweepInput {
-  const c = ctx.config();
-  return {
-    target: c.targets[0]!,
-    targets: c.targets,
-    mailbox: opts.mailbox ?? c.mailbox,
-    maxMessages: c.maxMessagesPerSweep,
-    dryRun: opts.dryRun ?? c.dryRun,
-    guardrails: c.guardrails,
-    holdForApproval: c.holdForApproval,
-    sourceTtls: c.sourceTtls,
-    searchAttributes: c.searchAttributes,
-  };
+  return sweepInputOf(ctx.config(), opts);
 }
 
 export function formatSweep(r: SweepResult): string {
