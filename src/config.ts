@@ -16,6 +16,7 @@ import { DURATION_PATTERN, MAX_DURATION_TEXT, durationMs } from './shared/durati
 import { normalizeHostName, normalizeHostPattern, normalizeTrustedSender, type TrustConfig } from './policy/trust';
 import { parseCidr, formatCidr } from './net/ip';
 import type { SourceTtl } from './policy/source-ttl';
+import { deriveSearchKey, parsePayloadKeys, PayloadKeysError, type PayloadKeyRing } from './codec/keys';
 import type { BlockPolicy, Guardrails, NeverBlockRange, TargetRef } from './shared/types';
 
 export class ConfigError extends Error {
@@ -79,6 +80,8 @@ const clientSchema = targetSchema.extend({
   SEARCH_ATTRIBUTES: bool.default('true'),
   /** HMAC key of search attribute values: 32 random bytes, base64 or hex (see activities/search-keys.ts). */
   SEARCH_KEY: nonEmpty.optional(),
+  /** Payload encryption keys, `id:<base64 32 bytes>,…`, the first one current (src/codec/keys.ts). */
+  PAYLOAD_KEYS: nonEmpty.optional(),
   HOLD_FOR_APPROVAL: z
     .string()
     .default('reported-phish')
@@ -169,6 +172,8 @@ export interface ClientConfig {
   searchAttributes: boolean;
   /** HMAC key for search attribute values (SEARCH_KEY); absent: values are stored in clear. */
   searchKey?: Buffer;
+  /** PAYLOAD_KEYS: payloads are encrypted (src/codec/); absent: the SDK's default converter, payloads in clear. */
+  payloadKeys?: PayloadKeyRing;
   /** Trust-gate reason codes whose messages wait for approval instead of going straight to Quarantine. */
   holdForApproval: string[];
   /** Per-sender time to live (SOURCE_TTL). */
@@ -264,6 +269,8 @@ const SECRET_KEYS = [
   'AWS_SESSION_TOKEN',
   'TEMPORAL_API_KEY',
   'SEARCH_KEY',
+  'PAYLOAD_KEYS',
+  'CODEC_SERVER_TOKEN',
 ];
 
 /** Keys the settings file may set: every setting of the worker's schema, and the secret-file forms. */
@@ -273,6 +280,11 @@ function fileKeys(): Set<string> {
     'IMAP_PASSWORD_FILE',
     'SMTP_PASSWORD_FILE',
     'SEARCH_KEY_FILE',
+    'PAYLOAD_KEYS_FILE',
+    'CODEC_SERVER_TOKEN_FILE',
+    'CODEC_SERVER_PORT',
+    'CODEC_SERVER_HOST',
+    'CODEC_CORS_ORIGIN',
   ]);
 }
 
@@ -519,6 +531,98 @@ function targetsOf(c: z.infer<typeof clientSchema>): TargetRef[] {
   return targets;
 }
 
+/** PAYLOAD_KEYS as a key ring; a clear error naming the setting otherwise. */
+function payloadKeyRing(text: string): PayloadKeyRing {
+  try {
+    return parsePayloadKeys(text);
+  } catch (err) {
+    if (err instanceof PayloadKeysError) throw new ConfigError(err.problems.map((p) => `PAYLOAD_KEYS: ${p}`));
+    throw err;
+  }
+}
+
+/**
+ * The payload keys and the search attribute key. With payload keys and no SEARCH_KEY, the search key is derived
+ * from the current payload key, so that an encrypted history never sits next to readable search attributes.
+ */
+function payloadAndSearchKeys(c: { PAYLOAD_KEYS?: string; SEARCH_KEY?: string }) {
+  const payloadKeys = c.PAYLOAD_KEYS ? payloadKeyRing(c.PAYLOAD_KEYS) : undefined;
+  const searchKey = c.SEARCH_KEY
+    ? keyBytes('SEARCH_KEY', c.SEARCH_KEY)
+    : payloadKeys
+      ? deriveSearchKey(payloadKeys)
+      : undefined;
+  return { ...(payloadKeys ? { payloadKeys } : {}), ...(searchKey ? { searchKey } : {}) };
+}
+
+/**
+ * PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) alone: what every Temporal client needs for its data converter, including
+ * the read-only commands that load no other setting. Undefined when no key is set.
+ */
+export function loadPayloadKeys(env: Env = process.env): PayloadKeyRing | undefined {
+  const settings = settingsOf(env);
+  const text = withSecretFiles(settings.env, ['PAYLOAD_KEYS']).PAYLOAD_KEYS;
+  return text ? payloadKeyRing(text) : undefined;
+}
+
+/** `mail2waf codec-server`: where it listens, who may call it, and which Web UI may call it from a browser. */
+export interface CodecServerConfig {
+  host: string;
+  port: number;
+  /** CODEC_SERVER_TOKEN; undefined only with --insecure-no-auth (loopback). */
+  token?: string;
+  /** Origins allowed by CORS (CODEC_CORS_ORIGIN, comma-separated). */
+  corsOrigins: string[];
+  keys: PayloadKeyRing;
+}
+
+const codecServerSchema = z.object({
+  CODEC_SERVER_HOST: nonEmpty.default('127.0.0.1'),
+  CODEC_SERVER_PORT: port.default(8234),
+  CODEC_SERVER_TOKEN: z.string().trim().min(16, 'at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+  CODEC_CORS_ORIGIN: z
+    .string()
+    .default('http://127.0.0.1:8233')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://temporal.example.com'))),
+  PAYLOAD_KEYS: nonEmpty.optional(),
+});
+
+/** Flags override the environment; the token and the keys are required (the token unless `insecureNoAuth`). */
+export function loadCodecServerConfig(
+  env: Env = process.env,
+  flags: { port?: string; host?: string; insecureNoAuth?: boolean } = {},
+): CodecServerConfig {
+  const settings = settingsOf(env);
+  const merged: Env = {
+    ...withSecretFiles(settings.env, ['CODEC_SERVER_TOKEN', 'PAYLOAD_KEYS']),
+    ...(flags.port ? { CODEC_SERVER_PORT: flags.port } : {}),
+    ...(flags.host ? { CODEC_SERVER_HOST: flags.host } : {}),
+  };
+  const c = parse(codecServerSchema, merged, settings.source);
+  const problems: string[] = [];
+  if (!c.PAYLOAD_KEYS) problems.push("PAYLOAD_KEYS is not set: the codec server decrypts with the workers' keys");
+  if (!c.CODEC_SERVER_TOKEN && !flags.insecureNoAuth) {
+    problems.push('CODEC_SERVER_TOKEN is not set (callers send it as Authorization: Bearer <token>)');
+  }
+  if (flags.insecureNoAuth && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(c.CODEC_SERVER_HOST)) {
+    problems.push(`--insecure-no-auth is for loopback only; CODEC_SERVER_HOST is ${c.CODEC_SERVER_HOST}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    host: c.CODEC_SERVER_HOST,
+    port: c.CODEC_SERVER_PORT,
+    ...(c.CODEC_SERVER_TOKEN && !flags.insecureNoAuth ? { token: c.CODEC_SERVER_TOKEN } : {}),
+    corsOrigins: c.CODEC_CORS_ORIGIN,
+    keys: payloadKeyRing(c.PAYLOAD_KEYS!),
+  };
+}
+
 function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
   const targets = targetsOf(c);
   return {
@@ -539,7 +643,7 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
     },
     dryRun: c.DRY_RUN,
     searchAttributes: c.SEARCH_ATTRIBUTES,
-    ...(c.SEARCH_KEY ? { searchKey: keyBytes('SEARCH_KEY', c.SEARCH_KEY) } : {}),
+    ...payloadAndSearchKeys(c),
     holdForApproval: c.HOLD_FOR_APPROVAL,
     sourceTtls: sourceTtls(c.SOURCE_TTL),
     target: targets[0]!,
@@ -554,7 +658,7 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
   const settings = settingsOf(env);
-  return toClientConfig(parse(clientSchema, withSecretFiles(settings.env, ['SEARCH_KEY']), settings.source));
+  return toClientConfig(parse(clientSchema, withSecretFiles(settings.env, ['SEARCH_KEY', 'PAYLOAD_KEYS']), settings.source));
 }
 
 /** What read-only CLI commands (list, why, status, schedule describe, approvals) need besides Temporal's settings. */
@@ -663,7 +767,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const settings = settingsOf(env);
   const c = parse(
     workerSchema,
-    withSecretFiles(settings.env, ['IMAP_PASSWORD', 'SMTP_PASSWORD', 'SEARCH_KEY']),
+    withSecretFiles(settings.env, ['IMAP_PASSWORD', 'SMTP_PASSWORD', 'SEARCH_KEY', 'PAYLOAD_KEYS']),
     settings.source,
   );
   if (c.SMTP_USER && !c.SMTP_PASSWORD) throw new ConfigError(['SMTP_USER is set but SMTP_PASSWORD is not']);

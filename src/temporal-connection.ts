@@ -5,6 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverterFor } from './codec';
+import { loadPayloadKeys } from './config';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,10 +22,13 @@ export function describeAddress(env: Env = process.env): string {
   return temporalSettings(env).connectionOptions.address ?? '127.0.0.1:7233';
 }
 
+/** A client with the payload codec when PAYLOAD_KEYS is set: it reads and writes what the worker encrypts. */
 export async function connectClient(env: Env = process.env): Promise<Client> {
   const { connectionOptions, namespace } = temporalSettings(env);
+  // Keys first: a bad PAYLOAD_KEYS is a settings error, whether or not Temporal answers.
+  const dataConverter = dataConverterFor(loadPayloadKeys(env));
   const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5s' });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
 }
 
 export async function connectNative(): Promise<{ connection: NativeConnection; namespace: string }> {

@@ -15,6 +15,7 @@ import { submitPolicy } from './blocklist-client';
 import { HealthMonitor, healthRoutes, startHealthServer } from './health';
 import { imapCheck, temporalCheck, wafCheck } from './health-checks';
 import { connectNative, describeAddress } from './temporal-connection';
+import { dataConverterFor } from './codec';
 
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
 export async function preflight(config: WorkerConfig, wafClient: (region: string) => WAFV2Client, mailer: Transporter) {
@@ -89,7 +90,14 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
       `Temporal at ${describeAddress()} unreachable (${(err as Error).message}) — start it (npm run stack:up) or set TEMPORAL_ADDRESS`,
     ]);
   }
-  const temporal = new Client({ connection: native.connection as never, namespace: native.namespace });
+  // Payloads encrypted when PAYLOAD_KEYS is set, for the worker and the client its activities use alike; the codec
+  // runs outside the workflow sandbox, so the bundle is the same either way.
+  const dataConverter = dataConverterFor(config.payloadKeys);
+  const temporal = new Client({
+    connection: native.connection as never,
+    namespace: native.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
   const activities = createActivities({
     imap: config.imap,
     processedMailbox: config.processedMailbox,
@@ -112,6 +120,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     connection: native.connection,
     namespace: native.namespace,
     taskQueue: config.taskQueue,
+    ...(dataConverter ? { dataConverter } : {}),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : (prebuiltWorkflowBundle() ?? { workflowsPath: require.resolve('./workflows') })),
