@@ -326,6 +326,8 @@ m2w_ensure_tools() {
     [[ ! -x /usr/lib/dovecot/lmtp || ! -x /usr/lib/dovecot/imap ]]; then
     m2w_apt_install dovecot-imapd dovecot-lmtpd
   fi
+  # Headless Chromium for the Web UI test (test/integration/web-ui.test.ts drives it with playwright-core).
+  [[ -x /usr/bin/chromium ]] || m2w_apt_install chromium
   [[ -x "$M2W_REPO_ROOT/node_modules/.bin/tsx" ]] ||
     m2w_die "node_modules/.bin/tsx is missing: run 'npm ci' in $M2W_REPO_ROOT first"
 }

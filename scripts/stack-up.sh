@@ -54,6 +54,13 @@ ADVISORIES_PASSWORD="$(sed -n 's/^ADVISORIES_PASSWORD=//p' "$STACK_CREDENTIALS")
 SECTEAM_PASSWORD="$(sed -n 's/^SECTEAM_PASSWORD=//p' "$STACK_CREDENTIALS")"
 [[ -n "$ADVISORIES_PASSWORD" && -n "$SECTEAM_PASSWORD" ]] ||
   m2w_die "$STACK_CREDENTIALS is incomplete: delete it and run stack-up again (mailbox passwords will change)"
+# Payload encryption key (src/codec/aes-gcm.ts): the demo, the tests and the CI run encrypted, as production should.
+# Added to an older credentials file once; kept, because histories written with it must stay readable.
+if ! grep -q '^PAYLOAD_KEYS=' "$STACK_CREDENTIALS"; then
+  echo "PAYLOAD_KEYS=stack1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >>"$STACK_CREDENTIALS"
+  m2w_info "generated a payload encryption key in $STACK_CREDENTIALS"
+fi
+PAYLOAD_KEYS="$(sed -n 's/^PAYLOAD_KEYS=//p' "$STACK_CREDENTIALS")"
 
 # --- trust gate: the sample sender domain's DKIM key and DNS records ---------------------------------
 
@@ -265,6 +272,7 @@ REPORT_FROM=mail2waf@$MAIL_DOMAIN
 REPORT_TO=$SECTEAM_USER
 REPORT_IMAP_USER=$SECTEAM_USER
 REPORT_IMAP_PASSWORD=$SECTEAM_PASSWORD
+PAYLOAD_KEYS=$PAYLOAD_KEYS
 AWS_REGION=us-east-1
 AWS_ENDPOINT_URL_WAFV2=http://127.0.0.1:$STACK_MOTO_PORT
 AWS_ACCESS_KEY_ID=testing
