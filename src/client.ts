@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerAws } from './cli/aws';
+import { registerCodecServer } from './cli/codec-server';
 import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
 import { registerExtract } from './cli/extract';
@@ -56,6 +57,7 @@ export async function runCli(
   registerExtract(program, getPrinter);
   registerDoctor(program, () => io.env ?? process.env, getPrinter);
   registerWorker(program);
+  registerCodecServer(program, ctx, getPrinter);
   // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere (the worker prints no result).
   program.commands
     .filter((c) => c.name() !== 'worker')
