@@ -140,6 +140,11 @@ const workerSchema = clientSchema.extend({
   HEALTH_CHECK_INTERVAL: duration.default('60s'),
   // How long a SIGTERM waits for in-flight activities before cancelling them (they are retried elsewhere).
   SHUTDOWN_GRACE: duration.default('30s'),
+  // Mailbox watch (src/watch/): sweep within a second of new mail (IMAP IDLE, else polling); the Schedule is the
+  // backstop. Off: only the Schedule and `mail2waf run` start sweeps.
+  WATCH_MAILBOX: bool.default('true'),
+  WATCH_DEBOUNCE: duration.default('300ms'),
+  WATCH_POLL_INTERVAL: duration.default('5s'),
   SMTP_HOST: nonEmpty,
   SMTP_PORT: port.default(587),
   SMTP_SECURE: bool.optional(),
@@ -204,6 +209,8 @@ export interface WorkerConfig extends ClientConfig {
   health: { port?: number; host: string; checkIntervalMs: number };
   /** SHUTDOWN_GRACE: time in-flight activities get to finish after SIGTERM. */
   shutdownGraceMs: number;
+  /** The mailbox watch: WATCH_MAILBOX, WATCH_DEBOUNCE, WATCH_POLL_INTERVAL (when the server has no IDLE). */
+  watch: { enabled: boolean; debounceMs: number; pollIntervalMs: number };
 }
 
 /** A key given as base64 or hex, at least 16 bytes (32 recommended); a clear error otherwise. */
@@ -799,5 +806,11 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     source: settings.source,
     health: { port: c.HEALTH_PORT, host: c.HEALTH_HOST, checkIntervalMs: ms(c.HEALTH_CHECK_INTERVAL) },
     shutdownGraceMs: ms(c.SHUTDOWN_GRACE),
+    watch: {
+      enabled: c.WATCH_MAILBOX,
+      debounceMs: ms(c.WATCH_DEBOUNCE),
+      // At least a second: a poll is a round trip to the mail server.
+      pollIntervalMs: Math.max(1000, ms(c.WATCH_POLL_INTERVAL)),
+    },
   };
 }

@@ -15,6 +15,7 @@ import { submitPolicy } from './blocklist-client';
 import { HealthMonitor, healthRoutes, startHealthServer } from './health';
 import { imapCheck, temporalCheck, wafCheck } from './health-checks';
 import { connectNative, describeAddress } from './temporal-connection';
+import { startMailboxWatch, type MailboxWatch } from './watch/mailbox-watch';
 import { dataConverterFor } from './codec';
 
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
@@ -182,6 +183,7 @@ export async function main() {
         });
 
   let worker: Worker | undefined = undefined;
+  let watch: MailboxWatch | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (!worker) {
       console.error(`mail2waf worker: ${signal} during start-up — nothing is running yet, exiting`);
@@ -194,6 +196,8 @@ export async function main() {
       process.exit(2);
     }
     health.beginDrain();
+    // No new sweeps from the watch while draining (a running one finishes, or resumes on another worker).
+    void watch?.stop();
     console.error(
       `mail2waf worker: ${signal} — draining: no new tasks; in-flight activities have ${config.shutdownGraceMs / 1000} s to finish (SHUTDOWN_GRACE)`,
     );
@@ -216,10 +220,14 @@ export async function main() {
   const w = worker;
   console.error(
     `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}` +
+      (config.watch.enabled ? `, watching mailbox ${config.mailbox}` : '') +
       (server ? `, health http://${host.includes(':') ? `[${host}]` : host}:${server.port}/readyz` : ''),
   );
   try {
     const running = w.run();
+    // Sweeps within a second of new mail; the worker that serves them is polling already.
+    if (config.watch.enabled && !health.draining)
+      watch = startMailboxWatch(config, temporal, Runtime.instance().logger);
     void health.attach(() => w.getState(), {
       temporal: temporalCheck(temporal),
       imap: imapCheck(config),
@@ -236,6 +244,7 @@ export async function main() {
     if (policyError) throw policyError;
     if (health.draining) console.error('mail2waf worker: drained, exiting');
   } finally {
+    await watch?.stop();
     health.stop();
     await server?.close();
     await connection.close();

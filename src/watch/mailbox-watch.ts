@@ -1,0 +1,305 @@
+/**
+ * The mailbox watch: the worker keeps one IMAP connection on the advisory mailbox and starts a sweep within a
+ * second of new mail, instead of leaving it for the Schedule's next tick (the Schedule stays, as the backstop).
+ *
+ * - IMAP IDLE where the server offers it (the 'exists' event), else polling with NOOP every WATCH_POLL_INTERVAL.
+ * - A burst of arrivals becomes one sweep (SweepTrigger: debounce WATCH_DEBOUNCE), and there is never a second
+ *   sweep of the mailbox at once: the watch starts its sweeps under one fixed workflow id per mailbox, and waits
+ *   for each to finish; mail that came meanwhile gets the next sweep right after.
+ * - A dropped connection or a restarted server: reconnect with back-off (capped at 30 s), and always one sweep
+ *   after reconnecting, which catches whatever came while the watch was blind. Nothing here crashes the worker:
+ *   errors are logged and retried.
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Logger } from '@temporalio/common';
+import type { ImapFlow } from 'imapflow';
+import { imapClient, type ImapSettings } from '../activities/imap';
+import type { WorkerConfig } from '../config';
+import type { SweepInput, SweepResult } from '../shared/types';
+import { sweepInputOf } from '../sweep-input';
+import type { mailboxSweepWorkflow } from '../workflows/sweep';
+import { Backoff, type BackoffOptions } from './backoff';
+import { SweepTrigger } from './trigger';
+
+/** How the watch asks for a sweep; `again` says the sweep may have missed mail (run another one). */
+export type StartSweep = () => Promise<{ again: boolean; result?: SweepResult; workflowId: string; joined: boolean }>;
+
+export interface MailboxWatchOptions {
+  imap: ImapSettings;
+  mailbox: string;
+  startSweep: StartSweep;
+  /** WATCH_DEBOUNCE: quiet time after an arrival before the sweep starts. */
+  debounceMs: number;
+  /** Longest wait after the first arrival of a burst (default 4 × debounce, at least 1 s). */
+  maxDelayMs?: number;
+  /** WATCH_POLL_INTERVAL: how often to ask for news when the server has no IDLE. */
+  pollIntervalMs: number;
+  /** Reconnect back-off (default 0.5 s doubling to 30 s). */
+  reconnect?: BackoffOptions;
+  /** Back-off before a failed sweep is tried again (default 2 s doubling to 30 s). */
+  sweepRetry?: BackoffOptions;
+  logger: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+  /** Tests: a new IMAP client (default: the activities' client, same TLS and login rules). */
+  connect?: (settings: ImapSettings) => ImapFlow;
+  now?: () => number;
+}
+
+/** What the watch is doing, for logs, health and tests. */
+export interface WatchStatus {
+  connected: boolean;
+  mode?: 'idle' | 'poll';
+  /** Sweeps the watch started (or joined) and saw finish. */
+  sweeps: number;
+  reconnects: number;
+  lastError?: string;
+}
+
+/**
+ * IDLE is restarted this often (servers drop an IDLE after 30 minutes; NATs forget quiet connections sooner),
+ * which also notices a half-open connection within imapflow's socket timeout.
+ */
+const IDLE_RESTART_MS = 5 * 60_000;
+const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
+/** A connection that stayed up this long counts as recovered (the back-off starts from the beginning again). */
+const STABLE_CONNECTION_MS = 10_000;
+
+export class MailboxWatch {
+  private readonly trigger: SweepTrigger;
+  private readonly reconnect: Backoff;
+  private readonly sweepRetry: Backoff;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private client: ImapFlow | undefined;
+  private loop: Promise<void> | undefined;
+  private wakeSleep: (() => void) | undefined;
+  readonly status: WatchStatus = { connected: false, sweeps: 0, reconnects: 0 };
+
+  constructor(private readonly opts: MailboxWatchOptions) {
+    this.now = opts.now ?? Date.now;
+    this.trigger = new SweepTrigger({
+      debounceMs: opts.debounceMs,
+      maxDelayMs: opts.maxDelayMs ?? Math.max(1000, 4 * opts.debounceMs),
+    });
+    this.reconnect = new Backoff({ ...(opts.reconnect ?? DEFAULT_RECONNECT), stableMs: STABLE_CONNECTION_MS });
+    this.sweepRetry = new Backoff(opts.sweepRetry ?? { initialMs: 2_000, maxMs: 30_000 });
+  }
+
+  /** 'idle': no sweep wanted; 'waiting': one is due soon (debounce); 'running': one runs. */
+  get phase(): 'idle' | 'waiting' | 'running' {
+    return this.trigger.state.phase;
+  }
+
+  /** Starts watching (returns at once; the connection is made in the background). */
+  start(): this {
+    this.loop ??= this.run();
+    return this;
+  }
+
+  /** Stops watching: closes the connection, starts no more sweeps. A running sweep goes on in Temporal. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.wakeSleep?.();
+    this.client?.close();
+    await this.loop;
+  }
+
+  /** New mail, or a reconnect: a sweep soon (debounced), or right after the one that runs. */
+  notify(why: string): void {
+    if (this.stopped) return;
+    this.opts.logger.debug('mailbox watch: sweep wanted', { mailbox: this.opts.mailbox, why });
+    this.arm(this.trigger.arrival(this.now()));
+  }
+
+  private arm(at: number | undefined): void {
+    if (at === undefined || this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - this.now()));
+  }
+
+  private fire(): void {
+    if (this.stopped) return;
+    if (!this.trigger.due(this.now())) return this.arm(this.trigger.pendingAt);
+    // Not awaited by stop(): a sweep may outlive the watch (it is a workflow; a drain must not wait for it).
+    void this.sweep();
+  }
+
+  private async sweep(): Promise<void> {
+    let again = false;
+    try {
+      const s = await this.opts.startSweep();
+      this.status.sweeps++;
+      this.sweepRetry.succeeded(this.now());
+      again = s.again;
+      this.opts.logger.info('mailbox watch: sweep finished', {
+        mailbox: this.opts.mailbox,
+        workflowId: s.workflowId,
+        joined: s.joined,
+        messages: s.result?.messages.length,
+        again,
+      });
+    } catch (err) {
+      // Stopped: the client connection closing under us ends the wait; the sweep itself goes on in Temporal.
+      if (this.stopped) return;
+      // Temporal unreachable, or the sweep failed: try again after a back-off, so no arrival waits for the Schedule.
+      const delay = this.sweepRetry.failed(this.now());
+      this.status.lastError = (err as Error).message;
+      this.opts.logger.error('mailbox watch: sweep failed; trying again', {
+        mailbox: this.opts.mailbox,
+        error: (err as Error).message,
+        retryInMs: delay,
+      });
+      setTimeout(() => this.notify('retry after a failed sweep'), delay).unref();
+    }
+    this.arm(this.trigger.finished(this.now(), again));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.watchOnce();
+      } catch (err) {
+        this.status.lastError = (err as Error).message;
+        if (!this.stopped) {
+          this.opts.logger.warn('mailbox watch: IMAP connection failed', {
+            mailbox: this.opts.mailbox,
+            error: describe(err),
+          });
+        }
+      }
+      this.status.connected = false;
+      this.status.mode = undefined;
+      if (this.stopped) break;
+      const delay = this.reconnect.failed(this.now());
+      this.status.reconnects++;
+      this.opts.logger.info('mailbox watch: reconnecting', { mailbox: this.opts.mailbox, inMs: delay });
+      await this.sleep(delay);
+    }
+  }
+
+  /** One connection: open the mailbox, ask for a catch-up sweep, then IDLE (or poll) until it drops. */
+  private async watchOnce(): Promise<void> {
+    const client = (this.opts.connect ?? imapClient)(this.opts.imap);
+    this.client = client;
+    // Without an 'error' listener a socket error would be an uncaught exception in the worker.
+    client.on('error', (err: Error) => {
+      this.opts.logger.warn('mailbox watch: IMAP error', { mailbox: this.opts.mailbox, error: err.message });
+    });
+    client.on('exists', (d: { count: number; prevCount: number }) => {
+      if (d.count > d.prevCount) this.notify(`exists ${d.prevCount} -> ${d.count}`);
+    });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    try {
+      await client.connect();
+      if (this.stopped) return;
+      // Read-only (EXAMINE): the watch only listens; sweeps use connections of their own.
+      await client.mailboxOpen(this.opts.mailbox, { readOnly: true });
+      const idle = client.capabilities.has('IDLE');
+      // imapflow polls with NOOP where there is no IDLE, every maxIdleTime; with IDLE it restarts IDLE as often.
+      client.maxIdleTime = idle ? IDLE_RESTART_MS : this.opts.pollIntervalMs;
+      this.status.connected = true;
+      this.status.mode = idle ? 'idle' : 'poll';
+      this.reconnect.succeeded(this.now());
+      this.opts.logger.info('mailbox watch: watching', {
+        mailbox: this.opts.mailbox,
+        mode: this.status.mode,
+        ...(idle ? {} : { pollIntervalMs: this.opts.pollIntervalMs }),
+      });
+      // Whatever arrived while we were not listening (start-up, a dropped connection) gets a sweep now.
+      this.notify(this.status.reconnects === 0 ? 'watch started' : 'reconnected');
+      while (!this.stopped && client.usable) {
+        const started = this.now();
+        await Promise.race([client.idle(), closed]);
+        // idle() returns when IDLE is broken off; a return at once with nothing to listen to is a lost mailbox.
+        if (this.now() - started < 50 && !this.stopped && client.usable && !client.mailbox) {
+          throw new Error(`mailbox ${this.opts.mailbox} is no longer selected`);
+        }
+      }
+    } finally {
+      if (this.client === client) this.client = undefined;
+      client.close();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakeSleep = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as Error & { code?: string; authenticationFailed?: boolean; responseText?: string };
+  if (e.authenticationFailed) return `IMAP login failed — check IMAP_USER and IMAP_PASSWORD (${e.message})`;
+  return [e.code, e.responseText ?? e.message].filter(Boolean).join(': ');
+}
+
+/** The fixed workflow id of the watch's sweeps of one mailbox: at most one runs at a time. */
+export function watchSweepWorkflowId(scheduleId: string, mailbox: string): string {
+  return `${scheduleId}-watch-${mailbox}`;
+}
+
+/**
+ * Sweeps through Temporal under one fixed workflow id per mailbox. When that id is already running (another
+ * worker's watch, or this worker's before a restart), the watch waits for that sweep instead of starting a
+ * second one, and then asks for another: the running sweep may have listed the inbox before the new mail came.
+ */
+export function temporalSweeper(opts: {
+  client: Client;
+  taskQueue: string;
+  workflowId: string;
+  input: SweepInput;
+}): StartSweep {
+  const { client, taskQueue, workflowId, input } = opts;
+  return async () => {
+    let joined = false;
+    let handle;
+    try {
+      handle = await client.workflow.start<typeof mailboxSweepWorkflow>('mailboxSweepWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [input],
+        // FAIL rather than USE_EXISTING: the same exclusion, but we learn that we joined a running sweep.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      joined = true;
+      handle = client.workflow.getHandle<typeof mailboxSweepWorkflow>(workflowId);
+    }
+    const result = await handle.result();
+    // A full sweep left mail for the next one.
+    const full = input.maxMessages !== undefined && result.messages.length >= input.maxMessages;
+    return { again: joined || full, result, workflowId, joined };
+  };
+}
+
+/** The worker's watch from its settings: sweeps of IMAP_MAILBOX with the same input as `mail2waf run`. */
+export function startMailboxWatch(
+  config: WorkerConfig,
+  client: Client,
+  logger: MailboxWatchOptions['logger'],
+  extra: Partial<MailboxWatchOptions> = {},
+): MailboxWatch {
+  const input = sweepInputOf(config);
+  return new MailboxWatch({
+    imap: config.imap,
+    mailbox: config.mailbox,
+    debounceMs: config.watch.debounceMs,
+    pollIntervalMs: config.watch.pollIntervalMs,
+    logger,
+    startSweep: temporalSweeper({
+      client,
+      taskQueue: config.taskQueue,
+      workflowId: watchSweepWorkflowId(config.scheduleId, config.mailbox),
+      input,
+    }),
+    ...extra,
+  }).start();
+}

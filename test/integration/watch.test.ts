@@ -1,0 +1,128 @@
+/**
+ * The mailbox watch on the real stack: mail appended with no `mail2waf run` is blocked soon; a burst is one or
+ * two sweeps, never more; after Dovecot restarts, the watch reconnects and mail appended then is blocked too.
+ * The test's Dovecot is a private instance over the stack's mail store (test/helpers/private-dovecot.ts), so
+ * restarting it leaves the shared stack, and every other test using it, alone.
+ */
+import { randomBytes } from 'node:crypto';
+import { buildAdvisory } from '../../scripts/sample-advisories';
+import { startMailboxWatch, watchSweepWorkflowId, type MailboxWatch } from '../../src/watch/mailbox-watch';
+import { startPrivateDovecot, type PrivateDovecot } from '../helpers/private-dovecot';
+import {
+  ipSet,
+  isolatedSetup,
+  mailboxContents,
+  reportsFor,
+  uniqueName,
+  waitFor,
+  withImap,
+  type TestSetup,
+} from '../helpers/stack';
+import { startWorker, type RunningWorker } from '../helpers/worker';
+
+let dovecot: PrivateDovecot;
+let setup: TestSetup;
+let w: RunningWorker;
+let watch: MailboxWatch;
+const logged: string[] = [];
+const logger = {
+  debug: () => undefined,
+  info: (m: string, meta?: object) => void logged.push(`${m} ${JSON.stringify(meta)}`),
+  warn: (m: string, meta?: object) => void logged.push(`WARN ${m} ${JSON.stringify(meta)}`),
+  error: (m: string, meta?: object) => void logged.push(`ERROR ${m} ${JSON.stringify(meta)}`),
+};
+
+beforeAll(async () => {
+  dovecot = await startPrivateDovecot();
+  setup = await isolatedSetup(uniqueName('watch'), { IMAP_PORT: String(dovecot.port) });
+  w = await startWorker(setup);
+  watch = startMailboxWatch(setup.config, w.client, logger);
+});
+
+afterAll(async () => {
+  await watch?.stop();
+  await w?.stop();
+  await setup?.cleanup();
+  await dovecot?.dispose();
+});
+
+afterEach(() => {
+  if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.error(logged.join('\n'));
+});
+
+/** A public IPv4 address nobody else's test uses. */
+function randomIp(): string {
+  const b = randomBytes(3);
+  return `45.${1 + (b[0]! % 250)}.${b[1]}.${1 + (b[2]! % 250)}`;
+}
+
+async function advisory(ip: string) {
+  return buildAdvisory({ subject: `Watch test ${ip}`, text: `Block ${ip} at once.\n` });
+}
+
+async function blocked(ips: string[]) {
+  return waitFor(
+    `${ips.join(', ')} in the IP set`,
+    async () => {
+      const { addresses } = await ipSet(setup, 'v4');
+      return ips.every((ip) => addresses.includes(`${ip}/32`));
+    },
+    60_000,
+  );
+}
+
+/** The watch has nothing to do and the inbox is empty: what follows starts from a quiet mailbox. */
+async function quiet() {
+  await waitFor('an empty inbox and an idle watch', async () => {
+    const inbox = await mailboxContents(setup, setup.config.mailbox);
+    return inbox.length === 0 && watch.phase === 'idle';
+  });
+}
+
+test('an advisory appended with no `mail2waf run` is blocked: the watch started the sweep', async () => {
+  await waitFor('the watch to connect', async () => watch.status.connected);
+  expect(watch.status.mode).toBe('idle');
+  const ip = randomIp();
+  await withImap(setup.config, async (c) => c.append(setup.config.mailbox, await advisory(ip)));
+  await blocked([ip]);
+  await quiet();
+  expect(await mailboxContents(setup, setup.config.processedMailbox)).toHaveLength(1);
+});
+
+test('a burst of five advisories is swept by at most two sweeps, one at a time', async () => {
+  await quiet();
+  const id = watchSweepWorkflowId(setup.config.scheduleId, setup.config.mailbox);
+  const reportsBefore = (await reportsFor(setup, id)).length;
+  const sweepsBefore = watch.status.sweeps;
+  const ips = Array.from({ length: 5 }, randomIp);
+  const messages = await Promise.all(ips.map(advisory));
+  await withImap(setup.config, async (c) => {
+    for (const m of messages) await c.append(setup.config.mailbox, m);
+  });
+  await blocked(ips);
+  await quiet();
+  const sweeps = watch.status.sweeps - sweepsBefore;
+  expect(sweeps).toBeGreaterThanOrEqual(1);
+  expect(sweeps).toBeLessThanOrEqual(2);
+  const reports = await waitFor('the reports', async () => {
+    const r = (await reportsFor(setup, id)).length - reportsBefore;
+    return r >= 1 && r;
+  });
+  expect(reports).toBeLessThanOrEqual(2);
+  // Every sweep of the watch ran under the one workflow id: none of them overlapped another.
+  const runs = [];
+  for await (const r of w.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(r);
+  expect(runs.every((r) => r.status.name !== 'RUNNING')).toBe(true);
+});
+
+test('after Dovecot restarts, the watch reconnects and mail appended then is blocked', async () => {
+  await quiet();
+  const reconnects = watch.status.reconnects;
+  await dovecot.restart();
+  await waitFor('the watch to reconnect', async () => watch.status.reconnects > reconnects && watch.status.connected);
+  const ip = randomIp();
+  await withImap(setup.config, async (c) => c.append(setup.config.mailbox, await advisory(ip)));
+  await blocked([ip]);
+  // The worker's own activities went through the restart too: the advisory left the inbox.
+  await quiet();
+});
