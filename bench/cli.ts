@@ -1,7 +1,8 @@
 /**
  * `npm run bench:cli`: how long the compiled `mail2waf` takes to answer, against a bare `node -e 0` in the same run.
- * Times `mail2waf --help`, `mail2waf --version` and `mail2waf extract --ips <small file>` (bin/mail2waf running lib/,
- * what an installed package runs), each in its own process, RUNS processes each (default 15, at least 10), taken
+ * Times `mail2waf --help`, `mail2waf --version` and `mail2waf extract --ips <small file>` of bin/mail2waf running lib/,
+ * from a copy of bin/, lib/ and package.json in a temporary folder (what an installed package runs, and safe from
+ * edits to src/ during the run, which would send bin/mail2waf to the sources), each in its own process, RUNS processes each (default 15, at least 10), taken
  * in turns (node, help, version, extract, node, …) so that any drift of the machine falls on every command alike,
  * and pinned to one CPU core when `taskset` is there. Prints each command line, its median and fastest wall time
  * in ms, and the median's ratio to node's.
@@ -13,12 +14,11 @@
  *   npm run bench:cli [-- --runs 25]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..');
-const bin = join(root, 'bin', 'mail2waf');
 
 interface Case {
   name: string;
@@ -66,6 +66,11 @@ function main() {
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'mail2waf-bench-cli-'));
+  // The package as installed: bin/, lib/ and package.json, with the checkout's node_modules (runtime deps included).
+  const pkg = join(dir, 'mail2waf');
+  for (const part of ['bin', 'lib', 'package.json']) cpSync(join(root, part), join(pkg, part), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
+  const bin = join(pkg, 'bin', 'mail2waf');
   const small = join(dir, 'advisory.txt');
   writeFileSync(small, 'Block these: 185.220.101[.]47, 45.95.169.0/24 and 2001:db8::1 (documentation).\n');
   try {
@@ -94,9 +99,11 @@ function main() {
       for (const c of cases) {
         const [cmd, ...args] = command(c);
         const started = process.hrtime.bigint();
-        const r = spawnSync(cmd!, args, { env, stdio: 'ignore' });
+        const r = spawnSync(cmd!, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        if (r.status !== 0) throw new Error(`${command(c).join(' ')} exited ${r.status}`);
+        if (r.status !== 0 || r.stderr.length > 0) {
+          throw new Error(`${command(c).join(' ')} exited ${r.status}: ${r.stderr.toString().trim()}`);
+        }
         times.get(c)!.push(ms);
       }
     }
@@ -118,12 +125,7 @@ function main() {
           .toFixed(0)
           .padStart(5)} ms  ${ratio.toFixed(1).padStart(4)}× node${verdict}`,
       );
-      console.log(
-        `  $ ${command(c)
-          .join(' ')
-          .replace(root + '/', '')
-          .replace(dir, '<tmp>')}`,
-      );
+      console.log(`  $ ${command(c).join(' ').replaceAll(dir, '<tmp>')}`);
     }
     process.exitCode = missed > 0 ? 1 : 0;
   } finally {
