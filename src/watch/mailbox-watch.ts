@@ -254,8 +254,10 @@ export function temporalSweeper(opts: {
   taskQueue: string;
   workflowId: string;
   input: SweepInput;
+  /** MAX_MESSAGES_PER_SWEEP of the worker that runs the sweep: a sweep that took that many may have left some. */
+  maxMessages: number;
 }): StartSweep {
-  const { client, taskQueue, workflowId, input } = opts;
+  const { client, taskQueue, workflowId, input, maxMessages } = opts;
   return async () => {
     let joined = false;
     let handle;
@@ -275,7 +277,7 @@ export function temporalSweeper(opts: {
     }
     const result = await handle.result();
     // A full sweep left mail for the next one.
-    const full = input.maxMessages !== undefined && result.messages.length >= input.maxMessages;
+    const full = result.messages.length >= (input.maxMessages ?? maxMessages);
     return { again: joined || full, result, workflowId, joined };
   };
 }
@@ -299,6 +301,7 @@ export function startMailboxWatch(
       taskQueue: config.taskQueue,
       workflowId: watchSweepWorkflowId(config.scheduleId, config.mailbox),
       input,
+      maxMessages: config.maxMessagesPerSweep,
     }),
     ...extra,
   }).start();
