@@ -247,7 +247,9 @@ export async function main() {
     await watch?.stop();
     health.stop();
     await server?.close();
-    await connection.close();
+    // After a drain that outlived its grace the worker still holds the connection: closing it then fails, and
+    // that error must not hide the one that says what happened.
+    await connection.close().catch(() => undefined);
   }
 }
 

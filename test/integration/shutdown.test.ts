@@ -81,6 +81,8 @@ test('SIGTERM mid-sweep: readiness drops, the report in flight finishes, exit 0 
     SMTP_PORT: String((holding.server.address() as AddressInfo).port),
     HEALTH_PORT: String(healthPort),
     SHUTDOWN_GRACE: `${GRACE_S}s`,
+    // This test starts its sweep itself; the mailbox watch would start another one for the same mail.
+    WATCH_MAILBOX: 'false',
   });
   workers.push(first);
   await waitUntilReady(first);
@@ -113,7 +115,14 @@ test('SIGTERM mid-sweep: readiness drops, the report in flight finishes, exit 0 
   });
 
   // Analysis and blocks are done, the report is on the wire (its DATA held), the messages are not moved yet.
-  await waitFor('the report to be in flight', async () => held?.sweep === handle.workflowId, 120_000);
+  await waitFor('the report to be in flight', async () => held?.sweep === handle.workflowId, 120_000).catch(
+    async (err: Error) => {
+      const d = await handle.describe();
+      throw new Error(
+        `${err.message}; held ${held?.sweep}; pending ${JSON.stringify(d.raw.pendingActivities?.map((a) => [a.activityType?.name, a.attempt, a.lastFailure?.message]))}\n${first.output()}`,
+      );
+    },
+  );
   const exited = new Promise<number | null>((resolve) => first.proc.on('exit', (code) => resolve(code)));
   const signalled = Date.now();
   first.proc.kill('SIGTERM');
@@ -134,7 +143,8 @@ test('SIGTERM mid-sweep: readiness drops, the report in flight finishes, exit 0 
   expect(first.output()).toMatch(/SIGTERM — draining: no new tasks; in-flight activities have 20 s to finish/);
 
   held!.release();
-  expect(await exited).toBe(0);
+  const code = await exited;
+  if (code !== 0) throw new Error(`the drained worker exited ${code}:\n${first.output()}`);
   expect(Date.now() - signalled).toBeLessThan(GRACE_S * 1000);
   expect(first.output()).toMatch(/drained, exiting/);
   await expect(fetch(`http://127.0.0.1:${healthPort}/livez`)).rejects.toThrow();
@@ -144,7 +154,7 @@ test('SIGTERM mid-sweep: readiness drops, the report in flight finishes, exit 0 
   expect((await handle.describe()).status.name).toBe('RUNNING');
   expect(await mailboxContents(setup, setup.config.mailbox)).toHaveLength(3);
 
-  const second = spawnWorker(setup.env);
+  const second = spawnWorker({ ...setup.env, WATCH_MAILBOX: 'false' });
   workers.push(second);
   await waitUntilReady(second);
   const result = (await handle.result()) as SweepResult;
