@@ -155,9 +155,15 @@ const workerSchema = clientSchema.extend({
   REPORT_TO: emailList,
   AWS_ENDPOINT_URL_WAFV2: z.string().url().optional(),
   // Trust gate (src/policy/trust.ts): who may block automatically, and where their mail is authenticated.
-  TRUSTED_SENDERS: nameList('an address (user@domain), a domain or *.domain', normalizeTrustedSender),
+  // `none`: nobody may block automatically, said on purpose (every advisory held); an empty list refuses to start.
+  TRUSTED_SENDERS: nameList('an address (user@domain), a domain or *.domain', (e) =>
+    e.toLowerCase() === 'none' ? 'none' : normalizeTrustedSender(e),
+  ),
+  ALLOW_NO_TRUSTED_SENDERS: bool.default('false'),
   MTA_HOSTS: nameList('a host name', normalizeHostPattern),
   TRUSTED_ARC_SEALERS: nameList('a domain', normalizeHostName),
+  // Hosted mail: the provider's Authentication-Results written above the entry hop count (src/policy/trust.ts).
+  TRUSTED_AUTHSERV_IDS: nameList('an authserv-id (a host name such as mx.google.com)', normalizeHostName),
   DNS_RECORDS_FILE: nonEmpty.optional(),
   // Older authenticated advisories are replays (stale-advisory): the signature time t=, else a signed Date.
   MAX_ADVISORY_AGE: duration.default('7d'),
@@ -750,11 +756,18 @@ function nameList(what: string, normalize: (entry: string) => string | undefined
 /** The trust gate's settings; a trusted sender list is useless without our MTA's names (SPF needs the client IP). */
 function trustConfig(c: {
   TRUSTED_SENDERS: string[];
+  ALLOW_NO_TRUSTED_SENDERS: boolean;
   MTA_HOSTS: string[];
   TRUSTED_ARC_SEALERS: string[];
+  TRUSTED_AUTHSERV_IDS: string[];
   DNS_RECORDS_FILE?: string;
   MAX_ADVISORY_AGE: string;
 }): WorkerConfig['trust'] {
+  const none = c.TRUSTED_SENDERS.includes('none'); // never a sender: a domain has a dot
+  if (none && c.TRUSTED_SENDERS.length > 1) {
+    throw new ConfigError(['TRUSTED_SENDERS: "none" cannot be listed with senders']);
+  }
+  c = { ...c, TRUSTED_SENDERS: none ? [] : c.TRUSTED_SENDERS };
   if (c.TRUSTED_SENDERS.length > 0 && c.MTA_HOSTS.length === 0) {
     throw new ConfigError([
       'TRUSTED_SENDERS is set but MTA_HOSTS is not: list the host names your mail server writes after "by" in Received lines',
@@ -766,8 +779,24 @@ function trustConfig(c: {
     trustedArcSealers: c.TRUSTED_ARC_SEALERS,
     maxAdvisoryAgeMs: ms(c.MAX_ADVISORY_AGE),
   };
+  if (c.TRUSTED_AUTHSERV_IDS.length > 0) trust.trustedAuthservIds = c.TRUSTED_AUTHSERV_IDS;
+  if (none || c.ALLOW_NO_TRUSTED_SENDERS) trust.allowNoTrustedSenders = true;
   if (c.DNS_RECORDS_FILE) trust.dnsRecordsFile = c.DNS_RECORDS_FILE;
   return trust;
+}
+
+/**
+ * The worker's start-up check (called where the trust gate is built): with nobody on TRUSTED_SENDERS every advisory
+ * would be quarantined or held, which is a setting forgotten far more often than a choice. The operator says so
+ * with TRUSTED_SENDERS=none or ALLOW_NO_TRUSTED_SENDERS=true.
+ */
+export function requireTrustedSenders(trust: TrustConfig): void {
+  if (trust.trustedSenders.length > 0 || trust.allowNoTrustedSenders) return;
+  throw new ConfigError([
+    'TRUSTED_SENDERS is empty: no advisory could block automatically, every message would be quarantined or held — ' +
+      'list the advisory senders (user@domain, domain or *.domain), or set TRUSTED_SENDERS=none ' +
+      '(or ALLOW_NO_TRUSTED_SENDERS=true) to run that way on purpose',
+  ]);
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {

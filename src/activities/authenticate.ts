@@ -17,18 +17,21 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import addressparser from 'nodemailer/lib/addressparser';
-import { ConfigError } from '../config';
+import { ConfigError, requireTrustedSenders } from '../config';
 import { specialRangeOf } from '../net/special-ranges';
 import {
   SINGLETON_HEADERS,
   decideTrust,
   matchHost,
+  normalizeHostName,
   normalizeHostPattern,
   screenMessage,
   type DkimCheck,
   type AuthResults,
   type MessageFacts,
   type MtaRoute,
+  type ProviderFacts,
+  type ProviderResults,
   type TrustConfig,
   type TrustDecision,
 } from '../policy/trust';
@@ -616,39 +619,183 @@ function returnPathAddress(value: string): string {
   return value.trim();
 }
 
+/** How the gate read one Received line while looking for the entry hop (what `mail2waf explain` prints). */
+export interface HopTrace {
+  /** 1-based position of the Received field in the header section. */
+  field: number;
+  by?: string;
+  ip?: string;
+  /** The name the client gave (HELO/EHLO): its own claim. */
+  helo?: string;
+  /** The client's reverse-DNS name as the line's writer recorded it (Postfix `(name [ip])`, Exim `from name ([ip] helo=x)`). */
+  rdns?: string;
+  /**
+   * `handoff`: a line of ours recording no client (Gmail's `Received: by 2002:a05:… with SMTP id …`);
+   * `internal`: written by one of MTA_HOSTS, its client provably ours; `entry`: where the mail entered;
+   * `sender`: below the entry hop, the sender's to write (not read).
+   */
+  role: 'handoff' | 'internal' | 'entry' | 'sender';
+  /** Why the line has its role, one sentence. */
+  why: string;
+}
+
+/** The entry hop and how it was found. */
+export interface RouteTrace {
+  route?: MtaRoute;
+  problem?: string;
+  /** 0-based index in the header fields of the entry hop's Received line (what the provider's verdict must be above). */
+  entryIndex?: number;
+  hops: HopTrace[];
+}
+
+/** At most this many Received lines are read as hops (a longer chain ends the run there: the safe direction). */
+const MAX_HOPS = 50;
+
 /**
- * The entry hop, found by POSITION: our MTA prepends its Received line, so the topmost Received line must be
- * written by one of MTA_HOSTS (else `not-via-mta`). Below it, a run of lines by our hosts is followed only while
- * the line above records a client inside our own network (private, loopback, CGNAT or unique-local address: a
- * relay or content filter of ours, which nobody outside can make our MTA record); the lowest line of that run is
- * where the mail entered, and gives the client IP, HELO and MAIL FROM (from the line, or a Return-Path above it).
+ * The client's reverse-DNS name as the line's writer recorded it, or undefined. Only from the writer's own comment:
+ * exactly one from-clause comment naming an address, and it reads `name [ip]` (Postfix, Sendmail, Gmail; `unknown`
+ * and Sendmail's `(may be forged)` give none), or Exim's `from name ([ip] helo=x)`. A HELO that imitates such a
+ * comment adds a second one, and then there is no name: the client's own words never become its name.
+ */
+export function recordedClientName(value: string): string | undefined {
+  let v = value;
+  const semi = v.lastIndexOf(';');
+  if (semi !== -1) v = v.slice(0, semi);
+  const tokens = tokenizeReceived(v);
+  if (tokens[0]?.kind !== 'word' || tokens[0].text.toLowerCase() !== 'from' || tokens[1]?.kind !== 'word') {
+    return undefined;
+  }
+  let byIndex = tokens.length;
+  for (let k = tokens.length - 2; k >= 2; k--) {
+    const t = tokens[k]!;
+    if (t.kind === 'word' && t.text.toLowerCase() === 'by' && tokens[k + 1]!.kind === 'word') {
+      byIndex = k;
+      break;
+    }
+  }
+  const withAddress = tokens
+    .slice(2, byIndex)
+    .filter((t) => t.kind === 'comment' && commentAddresses(t.text).length > 0);
+  if (withAddress.length !== 1) return undefined;
+  const pieces = withAddress[0]!.text.trim().split(/\s+/);
+  const isName = (n: string) => /^[a-z0-9-]+(\.[a-z0-9-]+)+\.?$/i.test(n) && n.toLowerCase() !== 'unknown';
+  if (pieces.length === 2 && pieces[1]!.startsWith('[') && ipToken(pieces[1]!) !== undefined && isName(pieces[0]!)) {
+    return pieces[0]!.toLowerCase().replace(/\.$/, '');
+  }
+  const first = tokens[1].text;
+  if (
+    pieces.length === 2 &&
+    pieces[0]!.startsWith('[') &&
+    ipToken(pieces[0]!) !== undefined &&
+    /^helo=/i.test(pieces[1]!) &&
+    isName(first)
+  ) {
+    return first.toLowerCase().replace(/\.$/, '');
+  }
+  return undefined;
+}
+
+/** Why the client of a line written by one of our hosts is provably ours, or undefined when it is not. */
+function internalClient(line: ReceivedLine, rdns: string | undefined, patterns: string[]): string | undefined {
+  if (line.ip !== undefined && isInternalAddress(line.ip)) {
+    return `its client ${line.ip} is inside our network (${specialRangeOf(line.ip)!.code} address)`;
+  }
+  const hit = rdns === undefined || line.ip === undefined ? undefined : matchHost(rdns, patterns);
+  if (hit !== undefined) {
+    return `its writer recorded the client ${line.ip} under its reverse-DNS name ${rdns}, which matches ${hit}`;
+  }
+  return undefined;
+}
+
+/** Why a client is not provably ours, for the entry hop's sentence. */
+function externalClient(line: ReceivedLine, rdns: string | undefined, patterns: string[]): string {
+  const who = `${line.ip ?? 'an unknown address'}${rdns ? ` (${rdns})` : ''}`;
+  const helo = line.helo === undefined ? undefined : matchHost(line.helo, patterns);
+  return helo !== undefined
+    ? `its client ${who} only claims to be ${shown(line.helo!, 80)} in HELO, which any sender can say`
+    : `its client ${who} is not one of ours`;
+}
+
+/**
+ * The entry hop, found by POSITION. Our MTA prepends its Received line, so, after any hand-offs of ours that record
+ * no client (`Received: by <one of MTA_HOSTS or an address> …`, as Gmail writes its last internal hops), the topmost
+ * Received line must be written by one of MTA_HOSTS (else `not-via-mta`). Below it, a run of lines by our hosts is
+ * followed only while the line above records a client that is provably ours: an address inside our network
+ * (private, loopback, CGNAT or unique-local: a relay or filter of ours), or a reverse-DNS name matching MTA_HOSTS
+ * that the line's writer, one of our hosts, recorded (Postfix and Exim write a name only when it is
+ * forward-confirmed). The client's HELO never counts: the entry server is on the internet, and any sender can HELO
+ * as `x.prod.outlook.com` to make the gate walk on into lines it wrote itself. The lowest line of that run is where
+ * the mail entered, and gives the client IP, HELO and MAIL FROM (from the line, or a Return-Path above it).
  * Everything below the entry hop is the sender's to write, whatever host it names.
  */
-export function findMtaRoute(fields: HeaderField[], mtaHosts: string[]): { route?: MtaRoute; problem?: string } {
+export function traceMtaRoute(fields: HeaderField[], mtaHosts: string[]): RouteTrace {
   const patterns = mtaHosts.map((h) => normalizeHostPattern(h) ?? h.toLowerCase());
-  const received = [...fields.entries()].filter(([, f]) => f.name === 'received');
-  if (received.length === 0) return { problem: 'none of them wrote a Received line in it' };
-  const lines = [parseReceived(received[0]![1].value)];
-  const top = lines[0]!;
+  const received = [...fields.entries()].filter(([, f]) => f.name === 'received').slice(0, MAX_HOPS);
+  const hops: HopTrace[] = [];
+  if (received.length === 0) return { problem: 'none of them wrote a Received line in it', hops };
+  const hop = (k: number, line: ReceivedLine, rdns: string | undefined, role: HopTrace['role'], why: string) => {
+    const h: HopTrace = { field: received[k]![0] + 1, role, why };
+    if (line.by !== undefined) h.by = line.by;
+    if (line.ip !== undefined) h.ip = line.ip;
+    if (line.helo !== undefined) h.helo = line.helo;
+    if (rdns !== undefined) h.rdns = rdns;
+    hops.push(h);
+  };
+  const at = (k: number) => {
+    const value = received[k]![1].value;
+    return { line: parseReceived(value), rdns: recordedClientName(value), hasFrom: /^from[\s(]/i.test(value) };
+  };
+
+  let k = 0;
+  for (; k < received.length; k++) {
+    const { line, hasFrom } = at(k);
+    if (hasFrom || line.by === undefined) break;
+    const ours =
+      matchHost(line.by, patterns) ?? (isIP(line.by) ? 'an address (a hand-off inside the provider)' : undefined);
+    if (ours === undefined) break;
+    hop(k, line, undefined, 'handoff', `a hand-off by ${line.by} recording no client (${ours})`);
+  }
+  if (k === received.length) {
+    return { problem: 'its Received lines by our hosts record no client (hand-offs only)', hops };
+  }
+  const top = at(k).line;
   if (top.by === undefined || matchHost(top.by, patterns) === undefined) {
     return {
-      problem: `the topmost Received line was written by ${top.by === undefined ? 'a host it does not name' : shown(top.by, 80)}, not by one of them`,
+      problem: `the topmost Received line${k > 0 ? ' that records a client' : ''} was written by ${top.by === undefined ? 'a host it does not name' : shown(top.by, 80)}, not by one of them`,
+      hops,
     };
   }
-  let entry = 0;
-  while (entry + 1 < received.length) {
-    const line = lines[entry]!;
-    if (line.ip === undefined || !isInternalAddress(line.ip)) break;
-    const below = parseReceived(received[entry + 1]![1].value);
-    if (below.by === undefined || matchHost(below.by, patterns) === undefined) break;
-    lines.push(below);
+  let entry = k;
+  for (;;) {
+    const { line, rdns } = at(entry);
+    const internal = internalClient(line, rdns, patterns);
+    const below = entry + 1 < received.length ? at(entry + 1).line : undefined;
+    if (internal === undefined || below?.by === undefined || matchHost(below.by, patterns) === undefined) {
+      const why =
+        internal === undefined
+          ? `the lowest line written by one of our hosts whose client is provably ours: ${externalClient(line, rdns, patterns)}`
+          : `${internal}, but the line below is not written by one of our hosts: the client submitted the message here`;
+      hop(entry, line, rdns, 'entry', `where the mail entered our organisation: ${why}`);
+      break;
+    }
+    hop(entry, line, rdns, 'internal', `an internal hop: ${internal}`);
     entry++;
   }
-  const line = lines[entry]!;
+  for (let j = entry + 1; j < received.length; j++) {
+    const h: HopTrace = {
+      field: received[j]![0] + 1,
+      role: 'sender',
+      why: 'below the entry hop: the sender’s to write, not read',
+    };
+    hops.push(h);
+  }
+  const line = at(entry).line;
   const index = received[entry]![0];
   if (line.ip === undefined) {
     return {
       problem: `the Received line where it entered (written by ${line.by}) ${line.ipProblem ?? 'names no client IP address'}`,
+      entryIndex: index,
+      hops,
     };
   }
   let mailFrom = line.envelopeFrom;
@@ -662,7 +809,150 @@ export function findMtaRoute(fields: HeaderField[], mtaHosts: string[]): { route
   const route: MtaRoute = { by: line.by!, ip: line.ip };
   if (line.helo !== undefined) route.helo = line.helo;
   if (mailFrom) route.mailFrom = mailFrom; // an empty (null) sender leaves SPF to the HELO identity
-  return { route };
+  return { route, entryIndex: index, hops };
+}
+
+/** The entry hop ({@link traceMtaRoute}) without the trace: the route, or why there is none. */
+export function findMtaRoute(fields: HeaderField[], mtaHosts: string[]): { route?: MtaRoute; problem?: string } {
+  const { route, problem } = traceMtaRoute(fields, mtaHosts);
+  return route ? { route } : { problem: problem! };
+}
+
+// --- the provider's verdict -----------------------------------------------------------------------------------
+
+/** Longest Authentication-Results value read (longer ones are cut: the results we need come first). */
+const MAX_AR_CHARS = 16 * 1024;
+
+/** Removes comments (nested, `\` escapes) in one pass. */
+function withoutComments(v: string): string {
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (depth > 0 && c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')' && depth > 0) depth--;
+    else if (depth === 0) out += c;
+  }
+  return out;
+}
+
+/**
+ * Reads an Authentication-Results value (RFC 8601): `authserv-id [version]; method=result ptype.property=value …`,
+ * comments dropped. With `arc`, an ARC-Authentication-Results value: `i=N;` first. Undefined when it names no
+ * authserv-id (Microsoft 365 writes its Authentication-Results without one).
+ */
+export function parseAuthResults(
+  value: string,
+  field: number,
+  arc = false,
+): (ProviderResults & { instance?: number }) | undefined {
+  const parts = withoutComments(value.slice(0, MAX_AR_CHARS))
+    .split(';')
+    .map((p) => p.trim());
+  let instance: number | undefined;
+  if (arc) {
+    const m = /^i\s*=\s*(\d{1,3})$/i.exec(parts.shift() ?? '');
+    if (!m) return undefined;
+    instance = Number(m[1]);
+  }
+  const id = (parts.shift() ?? '').split(/\s+/)[0]!.toLowerCase();
+  if (id === '' || id.includes('=') || normalizeHostName(id) === undefined) return undefined;
+  const out: ProviderResults & { instance?: number } = { authservId: normalizeHostName(id)!, field, dkim: [] };
+  if (instance !== undefined) out.instance = instance;
+  for (const part of parts) {
+    const words = part.split(/\s+/).filter(Boolean);
+    const [method, result] = (words[0] ?? '').toLowerCase().split('=');
+    if (!method || !result) continue;
+    const props = new Map<string, string>();
+    for (const w of words.slice(1)) {
+      const eq = w.indexOf('=');
+      if (eq > 0) props.set(w.slice(0, eq).toLowerCase(), w.slice(eq + 1).replace(/^"|"$/g, ''));
+    }
+    const domainOf = (v: string | undefined) => v?.slice(v.lastIndexOf('@') + 1).toLowerCase();
+    if (method === 'dmarc' && out.dmarc === undefined) {
+      out.dmarc = result;
+      const from = domainOf(props.get('header.from'));
+      if (from) out.dmarcFrom = from;
+    } else if (method === 'dkim') {
+      const d = domainOf(props.get('header.d') ?? props.get('header.i'));
+      out.dkim.push(d ? { result, domain: d } : { result });
+    } else if (method === 'spf' && out.spf === undefined) {
+      const d = domainOf(props.get('smtp.mailfrom') ?? props.get('smtp.helo'));
+      out.spf = d ? { result, domain: d } : { result };
+    }
+  }
+  return out;
+}
+
+/** Header fields of Authentication-Results kinds read for the provider's verdict (more are set aside). */
+const MAX_AR_FIELDS = 100;
+
+/**
+ * The provider's verdicts by POSITION: everything above the entry hop's Received line was written inside our
+ * organisation. The topmost Authentication-Results of a TRUSTED_AUTHSERV_IDS id counts only when it is above the
+ * entry hop; the newest ARC set (highest i=) only when its three fields are; the rest is the sender's.
+ */
+export function readProviderFacts(
+  fields: HeaderField[],
+  entryIndex: number | undefined,
+  authservIds: string[],
+): ProviderFacts {
+  const out: ProviderFacts = { notes: [] };
+  if (authservIds.length === 0) return out;
+  const above = (i: number) => entryIndex !== undefined && i < entryIndex;
+  let seen = 0;
+  let arcMax = -1;
+  const arcAt = new Map<number, number[]>();
+  for (let i = 0; i < fields.length && seen < MAX_AR_FIELDS; i++) {
+    const f = fields[i]!;
+    if (f.name === 'authentication-results') {
+      seen++;
+      if (out.authResults || out.notes.some((n) => n.startsWith('Authentication-Results'))) continue;
+      const r = parseAuthResults(f.value, i + 1);
+      if (!r || !authservIds.includes(r.authservId)) continue;
+      if (above(i)) out.authResults = r;
+      else {
+        out.notes.push(
+          `Authentication-Results by ${r.authservId} (header field ${i + 1}) is below the entry hop: the sender’s to write, not read`,
+        );
+      }
+    } else if (f.name === 'arc-seal' || f.name === 'arc-message-signature' || f.name === 'arc-authentication-results') {
+      seen++;
+      const m = /(?:^|;)\s*i\s*=\s*(\d{1,3})\s*(?:;|$)/i.exec(f.value.slice(0, 200));
+      if (!m) continue;
+      const n = Number(m[1]);
+      arcMax = Math.max(arcMax, n);
+      arcAt.set(n, [...(arcAt.get(n) ?? []), i]);
+    }
+  }
+  if (arcMax > 0) {
+    const at = arcAt.get(arcMax)!;
+    const aarIndex = at.find((i) => fields[i]!.name === 'arc-authentication-results');
+    const sealIndex = at.find((i) => fields[i]!.name === 'arc-seal');
+    if (at.length !== 3 || aarIndex === undefined || sealIndex === undefined) {
+      out.notes.push(
+        `the newest ARC set (i=${arcMax}) is not one ARC-Seal, ARC-Message-Signature and ARC-Authentication-Results`,
+      );
+    } else if (!at.every(above)) {
+      out.notes.push(`the newest ARC set (i=${arcMax}) is below the entry hop: the sender’s to write, not read`);
+    } else {
+      const r = parseAuthResults(fields[aarIndex]!.value, aarIndex + 1, true);
+      const sealer = /(?:^|;)\s*d\s*=\s*([^\s;]+)/i.exec(fields[sealIndex]!.value.slice(0, 2000))?.[1]?.toLowerCase();
+      if (r && r.instance === arcMax) {
+        out.arc = { ...r, instance: arcMax, ...(sealer ? { sealer } : {}) };
+        if (!authservIds.includes(r.authservId)) {
+          out.notes.push(
+            `the newest ARC set (i=${arcMax}) was written by ${r.authservId}, not one of TRUSTED_AUTHSERV_IDS`,
+          );
+        }
+      }
+    }
+  }
+  return out;
 }
 
 // --- forwards -------------------------------------------------------------------------------------------------
@@ -776,7 +1066,16 @@ function readDate(fields: HeaderField[]): string | undefined {
 }
 
 /** Reads everything the screen needs without DNS: From, duplicates, attached messages, forward markers, route. */
-export async function gatherFacts(raw: Buffer, mtaHosts: string[]): Promise<MessageFacts> {
+export async function gatherFacts(raw: Buffer, mtaHosts: string[], authservIds: string[] = []): Promise<MessageFacts> {
+  return (await readMessageFacts(raw, mtaHosts, authservIds)).facts;
+}
+
+/** {@link gatherFacts}, with how the entry hop was found (for `mail2waf explain`). */
+export async function readMessageFacts(
+  raw: Buffer,
+  mtaHosts: string[],
+  authservIds: string[] = [],
+): Promise<{ facts: MessageFacts; trace: RouteTrace }> {
   const section = readHeaderSection(raw);
   const fields = section.fields;
   const fromFields = fields.filter((f) => f.name === 'from');
@@ -805,7 +1104,8 @@ export async function gatherFacts(raw: Buffer, mtaHosts: string[]): Promise<Mess
   const forwardedInline =
     isForwardSubject(parsed.subject ?? '') || hasForwardMarker(parsed.text ?? '') || hasForwardMarker(html);
 
-  const { route, problem } = findMtaRoute(fields, mtaHosts);
+  const trace = traceMtaRoute(fields, mtaHosts);
+  const { route, problem } = trace;
   const facts: MessageFacts = {
     from: { headerCount: fromFields.length, addresses: from.addresses },
     attachedMessages,
@@ -819,7 +1119,8 @@ export async function gatherFacts(raw: Buffer, mtaHosts: string[]): Promise<Mess
   if (date !== undefined) facts.date = date;
   if (route) facts.route = route;
   if (problem) facts.routeProblem = problem;
-  return facts;
+  if (authservIds.length > 0) facts.provider = readProviderFacts(fields, trace.entryIndex, authservIds);
+  return { facts, trace };
 }
 
 // --- verification ---------------------------------------------------------------------------------------------
@@ -946,13 +1247,16 @@ function messageDateOf(facts: MessageFacts, auth: AuthResults | undefined): stri
 }
 
 /**
- * Builds the gate used by analyzeMessage. A temporary DNS failure of the sender's own domain throws a retryable
+ * Builds the gate used by analyzeMessage; throws a ConfigError when TRUSTED_SENDERS is empty and the operator did
+ * not say so on purpose ({@link requireTrustedSenders}). A temporary DNS failure of the sender's own domain throws a retryable
  * ApplicationFailure (type DnsTemporaryError): the verdict is unknown, and Temporal retries the activity.
  */
 export function createTrustGate(deps: AuthenticateDeps) {
+  // Built once when the worker builds its activities: an empty TRUSTED_SENDERS stops the worker here, at start.
+  requireTrustedSenders(deps.trust);
   const now = deps.now ?? Date.now;
   return async function checkTrust(raw: Buffer): Promise<TrustCheck> {
-    const facts = await gatherFacts(raw, deps.trust.mtaHosts);
+    const facts = await gatherFacts(raw, deps.trust.mtaHosts, deps.trust.trustedAuthservIds ?? []);
     const withDate = (check: TrustCheck): TrustCheck => {
       const messageDate = messageDateOf(facts, check.auth);
       return messageDate === undefined ? check : { ...check, messageDate };

@@ -19,6 +19,12 @@ export const TrustCodes = {
   Trusted: 'trusted',
   /** Trusted sender, forwarded by a trusted ARC sealer that saw DMARC pass. */
   TrustedArc: 'trusted-arc',
+  /**
+   * Trusted sender; our own check could not confirm it (hosted mail: the provider's internal hops hide the
+   * sender's IP from SPF, or the provider rewrote the body), but the provider's verdict that the gate can prove was
+   * written inside our organisation (TRUSTED_AUTHSERV_IDS, above the entry hop) says dmarc=pass for its domain.
+   */
+  TrustedProvider: 'trusted-provider',
   /** From is not one trusted address (unknown sender, display-name trick, look-alike domain, several From). */
   UntrustedSender: 'untrusted-sender',
   /** A trusted From that does not authenticate (no or broken signature, SPF fail, no DMARC pass, tampering). */
@@ -52,7 +58,7 @@ export interface TrustDecision {
   temporary?: boolean;
 }
 
-/** Trust settings (from TRUSTED_SENDERS, MTA_HOSTS, TRUSTED_ARC_SEALERS, MAX_ADVISORY_AGE), lower-cased. */
+/** Trust settings (TRUSTED_SENDERS, MTA_HOSTS, TRUSTED_ARC_SEALERS, TRUSTED_AUTHSERV_IDS, MAX_ADVISORY_AGE), lower-cased. */
 export interface TrustConfig {
   /** `user@domain` (that address), `domain` (every address of the domain), `*.domain` (its subdomains). */
   trustedSenders: string[];
@@ -62,6 +68,37 @@ export interface TrustConfig {
   trustedArcSealers: string[];
   /** Oldest signature (or Date) an authenticated advisory may carry; default {@link DEFAULT_MAX_ADVISORY_AGE_MS}. */
   maxAdvisoryAgeMs?: number;
+  /**
+   * authserv-ids whose Authentication-Results (or ARC-Authentication-Results, in a set sealed by one of
+   * trustedArcSealers) count as the provider's verdict when written above the entry hop. Empty or absent: the gate
+   * relies on its own verification only, exactly as before.
+   */
+  trustedAuthservIds?: string[];
+  /** TRUSTED_SENDERS=none or ALLOW_NO_TRUSTED_SENDERS=true: the operator chose to have every advisory held. */
+  allowNoTrustedSenders?: boolean;
+}
+
+/** What a provider recorded in one Authentication-Results (or ARC-Authentication-Results) field. */
+export interface ProviderResults {
+  /** The authserv-id, lower-cased (the version number after it dropped). */
+  authservId: string;
+  /** 1-based position of the field in the header section (for explain). */
+  field: number;
+  dmarc?: string;
+  /** header.from of the dmarc result, lower-cased. */
+  dmarcFrom?: string;
+  dkim: { result: string; domain?: string }[];
+  spf?: { result: string; domain?: string };
+}
+
+/** The provider's verdicts the gate may use, found by position, and why others were set aside. */
+export interface ProviderFacts {
+  /** The topmost Authentication-Results by one of TRUSTED_AUTHSERV_IDS, when it sits above the entry hop. */
+  authResults?: ProviderResults;
+  /** The newest ARC set's ARC-Authentication-Results, when that whole set sits above the entry hop. */
+  arc?: ProviderResults & { instance: number; sealer?: string };
+  /** One sentence per verdict set aside ("… below the entry hop: the sender's to write"). */
+  notes: string[];
 }
 
 /** MAX_ADVISORY_AGE when not set: a week. */
@@ -110,6 +147,8 @@ export interface MessageFacts {
   dkimSignatureCount: number;
   /** The Date header as an ISO time, when there is exactly one that parses. */
   date?: string;
+  /** The provider's verdicts written inside our organisation (only read when TRUSTED_AUTHSERV_IDS is set). */
+  provider?: ProviderFacts;
 }
 
 /** One DKIM signature, as verified. */
@@ -597,6 +636,19 @@ export function decideTrust(
     );
   }
 
+  // The provider's verdict (hosted mail), only when the operator named the provider's authserv-ids.
+  const provider = providerVerdict(facts, auth, config, fromDomain);
+  if (provider.use) {
+    const stale = staleness(from.address, provider.use.when, config, now);
+    if (stale) return stale;
+    return decision(
+      true,
+      TrustCodes.TrustedProvider,
+      `${from.address} is a trusted sender; our own check did not confirm it (${summary}), but ${provider.use.what} ` +
+        `says dmarc=pass for ${fromDomain}`,
+    );
+  }
+
   const arc = auth.arc;
   const sealers = config.trustedArcSealers;
   if (
@@ -646,10 +698,97 @@ export function decideTrust(
   if (auth.dmarc.result !== 'pass') {
     why.push(auth.dmarc.result === 'none' ? `${fromDomain} publishes no DMARC record` : `DMARC ${auth.dmarc.result}`);
   }
+  why.push(...provider.ignored);
   return decision(
     false,
     TrustCodes.AuthFailed,
     `${from.address} is a trusted sender but the message does not authenticate (${why.join('; ')}): ${summary}; ` +
       'its addresses were not blocked',
   );
+}
+
+/** The provider's verdict the gate uses (what it is, and the time it vouches for), and why others were not used. */
+export interface ProviderUse {
+  use?: { source: 'authentication-results' | 'arc'; what: string; when: { at: number; what: string } | undefined };
+  ignored: string[];
+}
+
+/**
+ * Whether the provider's own verdict may stand in for ours (TRUSTED_AUTHSERV_IDS set). Only a verdict the gate can
+ * prove was written inside our organisation counts: an Authentication-Results field of a configured authserv-id
+ * above the entry hop (the topmost one of those ids; copies below the entry hop are the sender's), or the newest ARC
+ * set above the entry hop, verified by mailauth and sealed by one of TRUSTED_ARC_SEALERS, whose
+ * ARC-Authentication-Results has a configured authserv-id. It must say dmarc=pass with header.from exactly the From
+ * domain. A plain Authentication-Results is text, not a signature: it is refused when our own check saw the From
+ * domain's signature fail (the body changed after the provider looked). An ARC set signs the message as it is now.
+ */
+export function providerVerdict(
+  facts: MessageFacts,
+  auth: AuthResults,
+  config: TrustConfig,
+  fromDomain: string,
+): ProviderUse {
+  const ids = config.trustedAuthservIds ?? [];
+  const out: ProviderUse = { ignored: [] };
+  if (ids.length === 0) return out;
+  const p = facts.provider ?? { notes: [] };
+  const says = (r: ProviderResults): string | undefined =>
+    r.dmarc !== 'pass'
+      ? `it says dmarc=${r.dmarc ?? 'nothing'}`
+      : r.dmarcFrom !== fromDomain
+        ? `its dmarc=pass is for header.from=${quote(r.dmarcFrom ?? 'nothing')}, not ${fromDomain}`
+        : undefined;
+
+  const arc = p.arc;
+  if (arc && ids.includes(arc.authservId)) {
+    const problem =
+      auth.arc.result !== 'pass'
+        ? `our check of the ARC set failed (arc=${auth.arc.result}${auth.arc.comment ? `: ${auth.arc.comment}` : ''})`
+        : auth.arc.instance !== arc.instance
+          ? `the ARC set verified (i=${auth.arc.instance ?? '?'}) is not the newest one above the entry hop (i=${arc.instance})`
+          : auth.arc.sealer === undefined || !config.trustedArcSealers.includes(auth.arc.sealer)
+            ? `it is sealed by ${auth.arc.sealer ?? 'nobody'}, not one of TRUSTED_ARC_SEALERS`
+            : says(arc);
+    if (problem === undefined) {
+      const sealed = auth.arc.sealedAt ? Date.parse(auth.arc.sealedAt) : NaN;
+      out.use = {
+        source: 'arc',
+        what: `the provider's ARC set i=${arc.instance} (sealed by ${auth.arc.sealer}, written by ${arc.authservId} above the entry hop)`,
+        when: Number.isNaN(sealed) ? undefined : { at: sealed, what: `${auth.arc.sealer} sealed it` },
+      };
+      return out;
+    }
+    out.ignored.push(`the provider's ARC-Authentication-Results by ${arc.authservId} was not used: ${problem}`);
+  }
+
+  const ar = p.authResults;
+  if (ar) {
+    const broken = auth.dkim.find((d) => d.aligned && (d.result === 'fail' || d.result === 'neutral'));
+    const present = new Set(facts.presentHeaders);
+    const required = MUST_BE_SIGNED.filter((h) => h === 'from' || present.has(h));
+    const alignedPass = auth.dkim.filter((d) => d.result === 'pass' && d.aligned);
+    const strong = alignedPass.filter((d) => d.wholeBody && required.every((h) => d.signedHeaders.includes(h)));
+    const problem = broken
+      ? `our check of ${broken.domain}'s DKIM signature says ${broken.result}${broken.comment ? ` (${broken.comment})` : ''}: ` +
+        'the message changed after the provider looked, and a header field cannot vouch for that'
+      : alignedPass.length > 0 && strong.length === 0
+        ? `its ${fromDomain} signature leaves part of the body or the From/Content-Type headers unsigned`
+        : says(ar);
+    if (problem === undefined) {
+      out.use = {
+        source: 'authentication-results',
+        what: `the provider's Authentication-Results by ${ar.authservId} (header field ${ar.field}, above the entry hop)`,
+        // Like SPF-only trust: the newest verified signature time, else the Date header.
+        when: vouchedTime(facts, strong, true),
+      };
+      return out;
+    }
+    out.ignored.push(`the provider's Authentication-Results by ${ar.authservId} was not used: ${problem}`);
+  }
+  if (!arc && !ar) {
+    out.ignored.push(
+      `no Authentication-Results by ${ids.join(', ')} above the entry hop${p.notes.length > 0 ? ` (${p.notes[0]})` : ''}`,
+    );
+  }
+  return out;
 }
