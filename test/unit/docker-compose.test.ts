@@ -176,7 +176,7 @@ describe('docker-compose.yml', () => {
 
   it.each(WORKERS)('sets every setting %s requires, never to an empty default, and the worker accepts them', (name) => {
     const required = requiredSettings();
-    expect(required).toEqual(expect.arrayContaining(['IMAP_HOST', 'IMAP_USER', 'IMAP_PASSWORD', 'SMTP_HOST']));
+    expect(required).toEqual(expect.arrayContaining(['IMAP_HOST', 'IMAP_USER', 'SMTP_HOST', 'REPORT_TO']));
     const kinds = settingKinds(name);
     for (const key of required) {
       expect({ key, kind: kinds[key] }).toEqual({ key, kind: expect.stringMatching(/^(literal|required)$/) });
@@ -185,8 +185,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('stops `--profile prod` with the setting to set when the operator left one out', () => {
-    const { IMAP_PASSWORD: _omitted, ...partial } = OPERATOR_ENV;
-    expect(() => env('worker', partial)).toThrow('compose would stop: IMAP_PASSWORD — set IMAP_PASSWORD');
+    const { IMAP_USER: _omitted, ...partial } = OPERATOR_ENV;
+    expect(() => env('worker', partial)).toThrow('compose would stop: IMAP_USER — set IMAP_USER');
   });
 
   it('points each worker at the servers of its own profile', () => {
