@@ -591,7 +591,8 @@ export interface CodecServerConfig {
 
 const codecServerSchema = z.object({
   CODEC_SERVER_HOST: nonEmpty.default('127.0.0.1'),
-  CODEC_SERVER_PORT: port.default(8234),
+  // 0: any free port (tests; the server prints the one it got).
+  CODEC_SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(8234),
   CODEC_SERVER_TOKEN: z.string().trim().min(16, 'at least 16 characters (e.g. openssl rand -hex 32)').optional(),
   CODEC_CORS_ORIGIN: z
     .string()
