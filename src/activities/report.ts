@@ -5,6 +5,8 @@ import type { Transporter } from 'nodemailer';
 import { smtpTlsOptions } from './mail-tls';
 import { renderApprovalRequest, renderReport } from '../report/render';
 import { ErrorTypes } from '../shared/constants';
+import type { MailOAuth2 } from '../oauth';
+import { oauth2Failure } from '../oauth/failure';
 import { renderHeldApproval } from '../report/approval';
 import type { ApprovalState, ApprovalSummary, BlockResult, SweepResult } from '../shared/types';
 
@@ -23,6 +25,8 @@ export interface SmtpSettings {
   secure: boolean;
   user?: string;
   password?: string;
+  /** SMTP_AUTH=oauth2: XOAUTH2 as `user` with tokens from this source. */
+  oauth2?: MailOAuth2;
   /** SMTP_ALLOW_PLAINTEXT: send without TLS when the server offers none (loopback always may). */
   allowPlaintext?: boolean;
 }
@@ -37,7 +41,31 @@ export function smtpTransportOptions(smtp: SmtpSettings) {
     host: smtp.host,
     port: smtp.port,
     ...smtpTlsOptions(smtp),
-    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+    auth: smtp.user
+      ? smtp.oauth2
+        ? { type: 'OAuth2' as const, user: smtp.user, provisionCallback: provisionTokens(smtp.oauth2) }
+        : { user: smtp.user, pass: smtp.password ?? '' }
+      : undefined,
+  };
+}
+
+/**
+ * nodemailer's hook for tokens minted elsewhere: it asks at each login, with `renew` set after the server refused
+ * the last token (it then tries once more). Tokens are cached by the token source, not by nodemailer: the expiry
+ * handed back is a second away, so every login asks the source.
+ */
+function provisionTokens(oauth2: MailOAuth2) {
+  const last = new Map<string, string>();
+  return (user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void) => {
+    const refused = last.get(user);
+    if (renew && refused) oauth2.invalidate(user, refused);
+    oauth2.token(user).then(
+      (token) => {
+        last.set(user, token);
+        callback(null, token, Date.now() + 1000);
+      },
+      (err: Error) => callback(err),
+    );
   };
 }
 
@@ -59,6 +87,9 @@ export function createReportActivities(deps: ReportDeps) {
       });
     } catch (err) {
       const e = err as Error & { code?: string; responseCode?: number };
+      // nodemailer passes the token source's own error through (as EAUTH): refused → OAuth2Refused, not retried.
+      const oauth2 = oauth2Failure(err, 'SmtpError');
+      if (oauth2) throw oauth2;
       if (e.code === 'EAUTH') {
         throw ApplicationFailure.nonRetryable(
           `SMTP login refused: ${e.message} — check SMTP_USER / SMTP_PASSWORD`,

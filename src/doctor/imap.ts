@@ -1,6 +1,6 @@
 /** IMAP: does the login work, and do the three mailboxes (inbox, Processed, Quarantine) exist? */
-import { ImapFlow } from 'imapflow';
-import { imapTlsOptions } from '../activities/mail-tls';
+import { imapClient, imapLoginHint } from '../activities/imap';
+import { isOAuth2Error, OAuth2RefusedError, OAuth2SettingsError } from '../oauth';
 import type { WorkerConfig } from '../config';
 import { error, fail, messageOf, ok, skipped, type CheckResult } from './types';
 
@@ -19,13 +19,8 @@ export async function checkImap(config: WorkerConfig, timeoutMs = 10_000): Promi
   const { host, port, user } = config.imap;
   const boxes = mailboxes(config);
   const notChecked = (why: string) => boxes.map((b) => skipped(`imap.mailbox.${b.role}`, why));
-  const client = new ImapFlow({
-    host,
-    port,
-    ...imapTlsOptions(config.imap),
-    auth: { user, pass: config.imap.password },
-    logger: false,
-    disableAutoIdle: true,
+  // The worker's own client (TLS rules, password or OAuth2 token), with the doctor's timeouts.
+  const client = imapClient(config.imap, {
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs * 3,
@@ -35,12 +30,26 @@ export async function checkImap(config: WorkerConfig, timeoutMs = 10_000): Promi
     await client.connect();
   } catch (err) {
     const e = err as ImapError;
+    if (isOAuth2Error(err)) {
+      // The token endpoint's answer (its message names the setting and holds no secret: src/oauth/errors.ts).
+      const refused = err instanceof OAuth2RefusedError || err instanceof OAuth2SettingsError;
+      return [
+        (refused ? fail : error)(
+          'imap.login',
+          `no OAuth2 token for ${user}: ${err.message}`,
+          refused ? `fix ${err.setting}` : 'try again; check the network path to the token endpoint',
+        ),
+        ...notChecked('no IMAP login'),
+      ];
+    }
     if (e.authenticationFailed) {
       return [
         fail(
           'imap.login',
           `IMAP login refused for ${user} at ${host}:${port}`,
-          'check IMAP_USER and IMAP_PASSWORD (or IMAP_PASSWORD_FILE)',
+          config.imap.oauth2
+            ? `check ${imapLoginHint(config.imap)}`
+            : 'check IMAP_USER and IMAP_PASSWORD (or IMAP_PASSWORD_FILE)',
         ),
         ...notChecked('no IMAP login'),
       ];

@@ -1,6 +1,7 @@
 /** SMTP: connect, TLS as the worker requires it, and log in when SMTP_USER is set (nodemailer's verify()). */
 import nodemailer from 'nodemailer';
 import { smtpTransportOptions } from '../activities/report';
+import { OAuth2RefusedError, OAuth2SettingsError } from '../oauth';
 import type { WorkerConfig } from '../config';
 import { error, fail, messageOf, ok, type CheckResult } from './types';
 
@@ -19,12 +20,17 @@ export async function checkSmtp(config: WorkerConfig, timeoutMs = 10_000): Promi
     ];
   } catch (err) {
     const code = (err as { code?: string }).code;
+    if (err instanceof OAuth2RefusedError || err instanceof OAuth2SettingsError) {
+      return [fail('smtp', `no OAuth2 token for ${user}: ${err.message}`, `fix ${err.setting}`)];
+    }
     if (code === 'EAUTH' || code === 'ENOAUTH') {
       return [
         fail(
           'smtp',
           `SMTP login refused for ${user ?? '(no user)'} at ${host}:${port} (${messageOf(err)})`,
-          'check SMTP_USER and SMTP_PASSWORD (or SMTP_PASSWORD_FILE)',
+          config.smtp.oauth2
+            ? `check SMTP_USER and that the OAuth2 app may send as it (${config.smtp.oauth2.credentialSettings})`
+            : 'check SMTP_USER and SMTP_PASSWORD (or SMTP_PASSWORD_FILE)',
         ),
       ];
     }

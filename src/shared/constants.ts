@@ -24,6 +24,8 @@ export const ErrorTypes = {
   WafAccessDenied: 'WafAccessDenied',
   WafLockConflict: 'WafLockConflict',
   SmtpRejected: 'SmtpRejected',
+  /** The OAuth2 token endpoint refused our credentials (or they cannot work): a setting to fix, never retried. */
+  OAuth2Refused: 'OAuth2Refused',
   /** IMAP trouble that may pass (network, server); retried. */
   ImapError: 'ImapError',
   /** A DNS lookup for the sender's own domain failed temporarily (the trust gate's verdict is unknown). */
