@@ -17,7 +17,7 @@ import { normalizeHostName, normalizeHostPattern, normalizeTrustedSender, type T
 import { parseCidr, formatCidr } from './net/ip';
 import type { SourceTtl } from './policy/source-ttl';
 import { deriveSearchKey, parsePayloadKeys, PayloadKeysError, type PayloadKeyRing } from './codec/keys';
-import type { BlockPolicy, Guardrails, NeverBlockRange, TargetRef } from './shared/types';
+import type { BlockPolicy, Guardrails, NeverBlockRange, SweepPolicy, TargetRef } from './shared/types';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -842,5 +842,18 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       // At least a second: a poll is a round trip to the mail server.
       pollIntervalMs: Math.max(1000, ms(c.WATCH_POLL_INTERVAL)),
     },
+  };
+}
+
+/** The sweep policy the worker hands to its sweeps (activity sweepPolicy): its settings, not the starter's. */
+export function sweepPolicyOf(c: ClientConfig): SweepPolicy {
+  return {
+    targets: c.targets,
+    maxMessages: c.maxMessagesPerSweep,
+    dryRun: c.dryRun,
+    guardrails: c.guardrails,
+    holdForApproval: c.holdForApproval,
+    sourceTtls: c.sourceTtls,
+    searchAttributes: c.searchAttributes,
   };
 }

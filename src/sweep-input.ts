@@ -18,17 +18,19 @@ export type SweepSettings = Pick<
   | 'searchAttributes'
 >;
 
-/** A sweep of `opts.mailbox` (default IMAP_MAILBOX) into every configured target, the first one primary. */
-export function sweepInputOf(c: SweepSettings, opts: { dryRun?: boolean; mailbox?: string } = {}): SweepInput {
+/**
+ * A sweep of `opts.mailbox` (default IMAP_MAILBOX). Only what the starter asks for travels in the input: the
+ * worker that runs the sweep supplies targets, limits, guardrails, hold-for-approval and TTLs from its own
+ * settings (activity sweepPolicy), so a Schedule applied from one shell never freezes that shell's policy.
+ * `target` stays because sweeps of older builds need it.
+ */
+export function sweepInputOf(
+  c: Pick<SweepSettings, 'targets' | 'mailbox'>,
+  opts: { dryRun?: boolean; mailbox?: string } = {},
+): SweepInput {
   return {
     target: c.targets[0]!,
-    targets: c.targets,
     mailbox: opts.mailbox ?? c.mailbox,
-    maxMessages: c.maxMessagesPerSweep,
-    dryRun: opts.dryRun ?? c.dryRun,
-    guardrails: c.guardrails,
-    holdForApproval: c.holdForApproval,
-    sourceTtls: c.sourceTtls,
-    searchAttributes: c.searchAttributes,
+    ...(opts.dryRun ? { dryRun: true } : {}),
   };
 }

@@ -8,10 +8,9 @@ import { Runtime, Worker, DefaultLogger, GracefulShutdownPeriodExpiredError, typ
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities, type Activities } from './activities';
 import { createResolver } from './activities/authenticate';
-import { connectImap, imapLoginHint } from './activities/imap';
-import { isOAuth2Error } from './oauth';
+import { imapClient } from './activities/imap';
 import { smtpTransportOptions } from './activities/report';
-import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config';
+import { ConfigError, loadWorkerConfig, sweepPolicyOf, type WorkerConfig } from './config';
 import { submitPolicy } from './blocklist-client';
 import { HealthMonitor, healthRoutes, startHealthServer } from './health';
 import { imapCheck, temporalCheck, wafCheck } from './health-checks';
@@ -22,18 +21,17 @@ import { dataConverterFor } from './codec';
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
 export async function preflight(config: WorkerConfig, wafClient: (region: string) => WAFV2Client, mailer: Transporter) {
   const problems: string[] = [];
+  const imap = imapClient(config.imap);
+  imap.on('error', () => undefined);
   try {
-    const imap = await connectImap(config.imap, () => undefined);
+    await imap.connect();
     await imap.logout();
   } catch (err) {
     const e = err as Error & { authenticationFailed?: boolean };
     problems.push(
-      // A token endpoint's refusal already names the setting to fix (and holds no secret: src/oauth/errors.ts).
-      isOAuth2Error(err)
-        ? `IMAP login for ${config.imap.user}: ${e.message}`
-        : e.authenticationFailed
-          ? `IMAP login failed for ${config.imap.user} at ${config.imap.host}:${config.imap.port} — check ${imapLoginHint(config.imap)}`
-          : `IMAP server ${config.imap.host}:${config.imap.port} unreachable (${e.message}) — check IMAP_HOST, IMAP_PORT and IMAP_SECURE`,
+      e.authenticationFailed
+        ? `IMAP login failed for ${config.imap.user} at ${config.imap.host}:${config.imap.port} — check IMAP_USER and IMAP_PASSWORD`
+        : `IMAP server ${config.imap.host}:${config.imap.port} unreachable (${e.message}) — check IMAP_HOST, IMAP_PORT and IMAP_SECURE`,
     );
   }
   try {
@@ -118,6 +116,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     trust: config.trust,
     resolver: createResolver(config.trust),
     searchKey: config.searchKey,
+    sweepPolicy: sweepPolicyOf(config),
   });
   const worker = await Worker.create({
     connection: native.connection,

@@ -1,11 +1,12 @@
 /** createActivities(deps): every activity the worker registers, built from injected clients (no singletons). */
 import { type BlocklistDeps, createBlocklistActivities } from './blocklist';
 import { createImapActivities, type ImapDeps } from './imap';
+import { createPolicyActivities, type PolicyDeps } from './policy';
 import { createReportActivities, type ReportDeps } from './report';
 import { createSearchKeyActivities, type SearchKeyDeps } from './search-keys';
 import { createWafActivities, type WafDeps } from './waf';
 
-export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps & SearchKeyDeps;
+export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps & SearchKeyDeps & PolicyDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBlocklistActivities(deps),
     ...createReportActivities(deps),
     ...createSearchKeyActivities(deps),
+    ...createPolicyActivities(deps),
   };
 }
 

@@ -18,8 +18,22 @@ export function searchValue(value: string, key: Buffer | undefined): string {
   return key ? `h1:${createHmac('sha256', key).update(v).digest('hex').slice(0, 24)}` : v;
 }
 
+/**
+ * Temporal refuses a keyword list whose encoded value passes 2,048 bytes (and then fails the workflow task over
+ * and over): values are kept in order until the list's JSON would pass this budget.
+ */
+const LIST_BYTES = 1_900;
+
 function distinct(values: string[], max: number, key: Buffer | undefined): string[] {
-  return [...new Set(values.map((v) => searchValue(v, key)))].slice(0, max);
+  const out: string[] = [];
+  let bytes = 2; // []
+  for (const v of new Set(values.map((x) => searchValue(x, key)))) {
+    const cost = Buffer.byteLength(JSON.stringify(v)) + 1;
+    if (out.length >= max || bytes + cost > LIST_BYTES) break;
+    out.push(v);
+    bytes += cost;
+  }
+  return out;
 }
 
 export function createSearchKeyActivities(deps: SearchKeyDeps) {

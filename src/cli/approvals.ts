@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { ApprovalAnswer, ApprovalState, ApprovalSummary } from '../shared/types';
-import { oneLine } from '../shared/limits';
+import { oneLine } from '../shared/text';
 import type { CliContext } from './context';
 import { UserError, type Printer } from './output';
 import { lazy } from './lazy';

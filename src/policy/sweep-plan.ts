@@ -12,7 +12,9 @@ import type {
   BlockResult,
   HeldMessage,
   MessageAnalysis,
+  SweepInput,
   SweepMessageOutcome,
+  SweepPolicy,
   SweepResult,
 } from '../shared/types';
 import type { SearchValues } from '../shared/search-attributes';
@@ -313,5 +315,21 @@ export function approvalSearchValues(input: ApprovalInput): SearchValues {
     addresses: input.messages.flatMap((m) => m.indicators.map((i) => i.value)),
     messageIds: input.messages.flatMap((m) => (m.messageId ? [m.messageId] : [])),
     senders: input.messages.flatMap((m) => (m.from ? [m.from] : [])),
+  };
+}
+
+/**
+ * The settings a sweep runs with: the worker's policy, with the fields its input sets on top (a person's
+ * `run --dry-run`, a test's own limits, or a sweep started by an older CLI that still sends everything).
+ */
+export function effectiveSweepPolicy(worker: SweepPolicy, input: SweepInput): SweepPolicy {
+  return {
+    targets: input.targets?.length ? input.targets : worker.targets.length ? worker.targets : [input.target],
+    maxMessages: input.maxMessages ?? worker.maxMessages,
+    dryRun: input.dryRun ?? worker.dryRun,
+    guardrails: input.guardrails ?? worker.guardrails,
+    holdForApproval: input.holdForApproval ?? worker.holdForApproval,
+    sourceTtls: input.sourceTtls ?? worker.sourceTtls,
+    searchAttributes: input.searchAttributes ?? worker.searchAttributes,
   };
 }

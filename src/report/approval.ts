@@ -6,7 +6,7 @@
 import { oneLine } from '../shared/text';
 import type { ApprovalSummary } from '../shared/types';
 
-/** Mail-controlled text on one line (see shared/limits oneLine); an absent value is said so. */
+/** Mail-controlled text on one line (shared/text oneLine); an absent value is said so. */
 function show(s: string | undefined, max = 200): string {
   return s === undefined || s === '' ? '(none)' : oneLine(s, max);
 }

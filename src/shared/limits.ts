@@ -41,15 +41,3 @@ export function capNotes(notes: string[]): string[] {
   if (notes.length > PayloadLimits.notes) kept.push(`${notes.length - PayloadLimits.notes} more note(s) left out`);
   return kept;
 }
-
-/**
- * Mail-controlled text on one visible line, for human output (reports, CLI): line breaks, other controls, bidi
- * overrides and zero-width characters shown as escapes, so a subject cannot forge a line or drive a terminal.
- */
-export function oneLine(s: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) =>
-    c === '\t' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return capString(clean, max);
-}

@@ -31,10 +31,11 @@ export const SEARCH_ATTRIBUTES: { name: string; type: 'KeywordList' | 'Keyword' 
 ];
 
 /**
- * Values kept per list attribute. Temporal limits a run's search attributes to about 40 KB in all; a run that
- * saw more addresses keeps the first ones here (its result and the blocklist have them all).
+ * Values kept per list attribute, at most; Temporal also caps each list at 2,048 bytes, so fewer are kept when
+ * they are long (about 60 hashed values). A run that saw more is findable by the first ones; its result and the
+ * blocklist (`mail2waf why`) have them all.
  */
-export const SEARCH_LIST_MAX = { addresses: 400, messageIds: 100, senders: 100 } as const;
+export const SEARCH_LIST_MAX = { addresses: 100, messageIds: 30, senders: 30 } as const;
 
 /** What a run is findable by, before hashing. */
 export interface SearchValues {

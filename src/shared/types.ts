@@ -299,6 +299,20 @@ export interface SweepInput {
   searchAttributes?: boolean;
 }
 
+/**
+ * The sweep settings the worker owns (its configuration, handed over by the sweepPolicy activity), so a Schedule
+ * created from one shell does not freeze that shell's guardrails. A sweep input's own fields, where set, win.
+ */
+export interface SweepPolicy {
+  targets: TargetRef[];
+  maxMessages: number;
+  dryRun: boolean;
+  guardrails: Guardrails;
+  holdForApproval: string[];
+  sourceTtls: { match: string; ttlMs: number | null }[];
+  searchAttributes: boolean;
+}
+
 export interface SweepMessageOutcome {
   uid: number;
   messageId?: string;

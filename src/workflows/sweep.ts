@@ -24,6 +24,7 @@ import { checkRunGuardrails } from '../policy/guardrails';
 import {
   analysisFailed,
   candidatesOf,
+  effectiveSweepPolicy,
   guardrailApproval,
   heldMessageApproval,
   heldMessageApprovalId,
@@ -61,8 +62,6 @@ const smtp = proxyActivities<Activities>({
 
 /** Messages analysed at once: enough to hide IMAP latency, few enough to be gentle with the mail server. */
 const ANALYZE_CONCURRENCY = 4;
-/** How long held messages wait for a person when the sweep input carries no guardrails. */
-const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 3_600_000;
 /** Sweeps recorded before held messages got approval workflows of their own replay down the legacy path. */
 const SWEEP_V2_PATCH = 'sweep-v2-approval-workflows';
 
@@ -71,33 +70,32 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   setHandler(approvalQuery, () => ({ status: 'not-needed' })); // `approve <sweep>` of an old CLI gets an answer
   const { workflowId: sweepId, runId } = workflowInfo();
   const { mailbox } = input;
-  const dryRun = input.dryRun ?? false;
-  const targets = input.targets?.length ? input.targets : [input.target];
+  const policy = effectiveSweepPolicy(await imap.sweepPolicy(), input);
+  const { dryRun, targets } = policy;
 
-  const pending = await imap.listPending({ mailbox, limit: input.maxMessages ?? 50 });
-  const plan = planSweep(await analyzeAll(mailbox, pending.uidValidity, pending.uids), input.holdForApproval);
-  const candidates = candidatesOf(plan.trusted, new Date().toISOString(), input.sourceTtls);
+  const pending = await imap.listPending({ mailbox, limit: policy.maxMessages });
+  const plan = planSweep(await analyzeAll(mailbox, pending.uidValidity, pending.uids), policy.holdForApproval);
+  const candidates = candidatesOf(plan.trusted, new Date().toISOString(), policy.sourceTtls);
   const base = {
     sweepId,
     targets,
-    timeoutMs: input.guardrails?.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
-    searchAttributes: input.searchAttributes,
+    timeoutMs: policy.guardrails.approvalTimeoutMs,
+    searchAttributes: policy.searchAttributes,
+    sourceTtls: policy.sourceTtls,
   };
   const approvals: ApprovalInput[] = [];
   let blocks: Record<string, BlockResult> = {};
   if (candidates.length > 0) {
     // The preview asks the blocklists themselves, so "new", "already blocked" and "refused" are exact.
     const preview = await submitBlocks(targets, candidates, `${sweepId}:${runId}:preview:`, true);
-    const hold = dryRun ? undefined : overGuardrails(Object.values(preview), input.guardrails);
+    const hold = dryRun ? undefined : overGuardrails(Object.values(preview), policy.guardrails);
     if (dryRun) blocks = preview;
     else if (hold) {
       const withAddresses = plan.trusted.filter((a) => a.indicators.length > 0);
-      approvals.push(
-        ...withAddresses.map((a) => guardrailApproval(a, hold, { ...base, sourceTtls: input.sourceTtls })),
-      );
+      approvals.push(...withAddresses.map((a) => guardrailApproval(a, hold, base)));
     } else blocks = await submitBlocks(targets, candidates, `${sweepId}:${runId}:`, false);
   }
-  approvals.push(...plan.held.map((a) => heldMessageApproval(a, { ...base, sourceTtls: input.sourceTtls })));
+  approvals.push(...plan.held.map((a) => heldMessageApproval(a, base)));
 
   const heldBy: HeldBy = {};
   const held: SweepResult['held'] = [];
@@ -112,7 +110,7 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   if (targets.length > 1 && result.block) result.blocks = blocks;
   if (held.length > 0) result.held = held;
   await markFindable(
-    input.searchAttributes,
+    policy.searchAttributes,
     sweepSearchValues(result),
     sweepOutcomeWord(result),
     false,
@@ -167,8 +165,7 @@ function poisonFailure(err: unknown): string | undefined {
 }
 
 /** The guardrail verdict of the first target whose limits the run would pass, as an approval reason. */
-function overGuardrails(previews: BlockResult[], limits: Guardrails | undefined) {
-  if (!limits) return undefined;
+function overGuardrails(previews: BlockResult[], limits: Guardrails) {
   for (const p of previews) {
     const verdict = checkRunGuardrails(p.added, p.sizeBefore ?? 0, limits);
     if (verdict.hold) return { code: verdict.code, reason: verdict.reason };

@@ -137,6 +137,11 @@ test('the same checks hold for mail2waf block', async () => {
   });
 });
 
+/** Approvals that a test answers get a deadline no loaded machine reaches (APPROVAL_TIMEOUT is 4 s here). */
+const answered = (): Partial<SweepInput> => ({
+  guardrails: { ...setup.config.guardrails, approvalTimeoutMs: 10 * 60_000 },
+});
+
 /** The approval workflow a sweep started for one of its messages. */
 function approvalOf(result: SweepResult, messageId: string) {
   const uid = result.messages.find((m) => m.messageId === messageId)?.uid;
@@ -176,7 +181,7 @@ test('a run over the guardrails is held, mailed for approval, and rejected when 
 test('a held message is approved from the CLI at once, or rejected by Signal; a late answer is refused', async () => {
   const four = ['185.220.108.1', '185.220.108.2', '185.220.108.3', '185.220.108.4'];
   await appendMessage(setup, await buildAdvisory({ subject: 'Four', text: four.join('\n'), messageId: '<four@x>' }));
-  const r1: SweepResult = await (await startSweep()).result();
+  const r1: SweepResult = await (await startSweep(answered())).result();
   const approved = approvalOf(r1, '<four@x>');
   const { code, doc } = await cliJson(['approve', approved.workflowId, '--reason', 'known campaign'], {
     ...setup.env,
@@ -194,7 +199,7 @@ test('a held message is approved from the CLI at once, or rejected by Signal; a 
 
   const five = ['185.220.109.1', '185.220.109.2', '185.220.109.3', '185.220.109.4', '185.220.109.5'];
   await appendMessage(setup, await buildAdvisory({ subject: 'Five', text: five.join('\n'), messageId: '<five@x>' }));
-  const r2: SweepResult = await (await startSweep()).result();
+  const r2: SweepResult = await (await startSweep(answered())).result();
   const rejected = approvalOf(r2, '<five@x>');
   await rejected.signal(rejectSignal, { actor: 'web-ui', reason: 'looks like our CDN' });
   const a2 = await rejected.result();
@@ -263,7 +268,7 @@ test('a reported phish waits on its own: the trusted advisory of the same sweep 
     setup,
     await buildAdvisory({ subject: 'Trusted', text: 'C2 at 185.220.117.1', messageId: '<ok@x>' }),
   );
-  const r1: SweepResult = await (await startSweep()).result();
+  const r1: SweepResult = await (await startSweep(answered())).result();
   const byId = Object.fromEntries(r1.messages.map((m) => [m.messageId, m]));
   expect(byId['<ok@x>']).toMatchObject({ status: 'processed' });
   expect(byId['<phish-1@x>']).toMatchObject({ status: 'held', reasonCode: 'reported-phish' });

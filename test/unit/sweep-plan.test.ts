@@ -5,6 +5,7 @@ import {
   approvalOutcomes,
   approvalSummaryOf,
   candidatesOf,
+  effectiveSweepPolicy,
   heldMessageApproval,
   heldMessageApprovalId,
   movesOf,
@@ -13,6 +14,7 @@ import {
   sweepOutcomes,
 } from '../../src/policy/sweep-plan';
 import { capAnalysis } from '../../src/activities/imap';
+import { sweepInputOf } from '../../src/sweep-input';
 import { capString, PayloadLimits } from '../../src/shared/limits';
 import type { MessageAnalysis, TargetRef } from '../../src/shared/types';
 
@@ -136,4 +138,26 @@ test('mail text is capped where it enters a payload, and cannot forge lines in h
   expect(capped.indicators[4999]!.where).toEqual([]);
   expect(JSON.stringify(capped).length).toBeLessThan(512 * 1024);
   expect(capString('😀'.repeat(400), 300)).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+});
+
+test("a sweep runs with the worker's policy; only fields its input sets win", () => {
+  const worker = {
+    targets: [target, { ...target, name: 'second' }],
+    maxMessages: 100,
+    dryRun: false,
+    guardrails: { maxNewPerRun: 100, maxNewShare: 0.2, approvalTimeoutMs: 1000 },
+    holdForApproval: ['reported-phish'],
+    sourceTtls: [],
+    searchAttributes: true,
+  };
+  // What today's CLI and Schedule send: the mailbox, the primary target for older builds, and a dry run if asked.
+  expect(effectiveSweepPolicy(worker, { target, mailbox: 'INBOX' })).toEqual(worker);
+  expect(effectiveSweepPolicy(worker, { target, mailbox: 'INBOX', dryRun: true }).dryRun).toBe(true);
+  const own = effectiveSweepPolicy(worker, { target, mailbox: 'INBOX', holdForApproval: [], maxMessages: 5 });
+  expect(own).toMatchObject({ holdForApproval: [], maxMessages: 5, guardrails: worker.guardrails });
+  expect(sweepInputOf({ targets: worker.targets, mailbox: 'INBOX' }, { dryRun: true })).toEqual({
+    target,
+    mailbox: 'INBOX',
+    dryRun: true,
+  });
 });
