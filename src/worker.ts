@@ -8,30 +8,32 @@ import { Runtime, Worker, DefaultLogger, GracefulShutdownPeriodExpiredError, typ
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities, type Activities } from './activities';
 import { createResolver } from './activities/authenticate';
-import { imapClient } from './activities/imap';
+import { connectImap, imapLoginHint } from './activities/imap';
+import { isOAuth2Error } from './oauth';
 import { smtpTransportOptions } from './activities/report';
 import { ConfigError, loadWorkerConfig, sweepPolicyOf, type WorkerConfig } from './config';
 import { submitPolicy } from './blocklist-client';
 import { HealthMonitor, healthRoutes, startHealthServer } from './health';
 import { imapCheck, temporalCheck, wafCheck } from './health-checks';
 import { connectNative, describeAddress } from './temporal-connection';
-import { startMailboxWatch, type MailboxWatch } from './watch/mailbox-watch';
 import { dataConverterFor } from './codec';
+import { startMailboxWatch, type MailboxWatch } from './watch/mailbox-watch';
 
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
 export async function preflight(config: WorkerConfig, wafClient: (region: string) => WAFV2Client, mailer: Transporter) {
   const problems: string[] = [];
-  const imap = imapClient(config.imap);
-  imap.on('error', () => undefined);
   try {
-    await imap.connect();
+    const imap = await connectImap(config.imap, () => undefined);
     await imap.logout();
   } catch (err) {
     const e = err as Error & { authenticationFailed?: boolean };
     problems.push(
-      e.authenticationFailed
-        ? `IMAP login failed for ${config.imap.user} at ${config.imap.host}:${config.imap.port} — check IMAP_USER and IMAP_PASSWORD`
-        : `IMAP server ${config.imap.host}:${config.imap.port} unreachable (${e.message}) — check IMAP_HOST, IMAP_PORT and IMAP_SECURE`,
+      // A token endpoint's refusal already names the setting to fix (and holds no secret: src/oauth/errors.ts).
+      isOAuth2Error(err)
+        ? `IMAP login for ${config.imap.user}: ${e.message}`
+        : e.authenticationFailed
+          ? `IMAP login failed for ${config.imap.user} at ${config.imap.host}:${config.imap.port} — check ${imapLoginHint(config.imap)}`
+          : `IMAP server ${config.imap.host}:${config.imap.port} unreachable (${e.message}) — check IMAP_HOST, IMAP_PORT and IMAP_SECURE`,
     );
   }
   try {
