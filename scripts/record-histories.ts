@@ -35,6 +35,16 @@ import { buildAdvisory, csvAdvisory, defangedAdvisory, phishEml } from './sample
 const outDir = join(repoRoot, 'test', 'fixtures', 'histories');
 
 /**
+ * A stack slice without the payload codec: recorded histories must replay on any machine, and the stack's key
+ * is made anew on each one (.stack/credentials), so fixtures are recorded in clear.
+ */
+async function plainSetup(name?: string, overrides: Record<string, string> = {}) {
+  const setup = await isolatedSetup(name, { ...overrides, PAYLOAD_KEYS: '' });
+  delete process.env.PAYLOAD_KEYS; // the clients this script makes read process.env
+  return setup;
+}
+
+/**
  * Histories are stored as binary protobuf: the JSON form needs @temporalio/common's protobufjs to agree with
  * @temporalio/proto's copy, which npm does not guarantee (two copies of protobufjs 8 are installed today).
  */
@@ -45,7 +55,7 @@ async function exportHistory(client: Client, workflowId: string, runId: string |
 }
 
 async function heldScenario() {
-  const setup = await isolatedSetup(undefined, { APPROVAL_TIMEOUT: '1h' });
+  const setup = await plainSetup(undefined, { APPROVAL_TIMEOUT: '1h' });
   const w = await startWorker(setup);
   try {
     await appendMessage(setup, await csvAdvisory());
@@ -84,7 +94,7 @@ async function heldScenario() {
 }
 
 async function expiryScenario() {
-  const setup = await isolatedSetup();
+  const setup = await plainSetup();
   const w = await startWorker(setup);
   try {
     const at = new Date().toISOString();
@@ -110,7 +120,7 @@ async function expiryScenario() {
 }
 
 async function packedScenario() {
-  const setup = await isolatedSetup();
+  const setup = await plainSetup();
   const w = await startWorker(setup);
   try {
     const at = new Date().toISOString();
@@ -166,7 +176,7 @@ async function main() {
 }
 
 async function baseScenario() {
-  const setup = await isolatedSetup();
+  const setup = await plainSetup();
   const w = await startWorker(setup);
   try {
     await appendMessage(setup, await csvAdvisory());
