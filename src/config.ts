@@ -18,6 +18,7 @@ import { parseCidr, formatCidr } from './net/ip';
 import type { SourceTtl } from './policy/source-ttl';
 import { deriveSearchKey, parsePayloadKeys, PayloadKeysError, type PayloadKeyRing } from './codec/keys';
 import type { BlockPolicy, Guardrails, NeverBlockRange, SweepPolicy, TargetRef } from './shared/types';
+import { createMailOAuth2, ENTRA_AUTHORITY, ENTRA_SCOPE, GOOGLE_SCOPE, type MailOAuth2 } from './oauth';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -123,7 +124,23 @@ const workerSchema = clientSchema.extend({
   IMAP_PORT: port.default(993),
   IMAP_SECURE: bool.optional(),
   IMAP_USER: nonEmpty,
-  IMAP_PASSWORD: nonEmpty,
+  // Required when IMAP logs in with a password (checked in mailAuth, with the same message).
+  IMAP_PASSWORD: nonEmpty.optional(),
+  // Mail login: a password or OAuth2 (src/oauth/), for both protocols (MAIL_AUTH) or each (IMAP_AUTH, SMTP_AUTH).
+  MAIL_AUTH: z.enum(['password', 'oauth2']).default('password'),
+  IMAP_AUTH: z.enum(['password', 'oauth2']).optional(),
+  SMTP_AUTH: z.enum(['password', 'oauth2']).optional(),
+  OAUTH2_PROVIDER: z.enum(['entra', 'google', 'refresh-token']).optional(),
+  OAUTH2_TENANT_ID: nonEmpty.optional(),
+  OAUTH2_CLIENT_ID: nonEmpty.optional(),
+  OAUTH2_CLIENT_SECRET: nonEmpty.optional(),
+  OAUTH2_CLIENT_CERT_FILE: nonEmpty.optional(),
+  OAUTH2_CLIENT_KEY_FILE: nonEmpty.optional(),
+  OAUTH2_AUTHORITY: z.string().url().optional(),
+  OAUTH2_SCOPE: nonEmpty.optional(),
+  OAUTH2_TOKEN_URL: z.string().url().optional(),
+  OAUTH2_REFRESH_TOKEN: nonEmpty.optional(),
+  GOOGLE_SERVICE_ACCOUNT_FILE: nonEmpty.optional(),
   IMAP_ALLOW_PLAINTEXT: bool.default('false'),
   IMAP_PROCESSED_MAILBOX: nonEmpty.default('Processed'),
   IMAP_QUARANTINE_MAILBOX: nonEmpty.default('Quarantine'),
@@ -198,11 +215,29 @@ export interface ClientConfig {
 
 export interface WorkerConfig extends ClientConfig {
   /** allowPlaintext: IMAP_ALLOW_PLAINTEXT (TLS is otherwise required except on loopback, see activities/mail-tls.ts). */
-  imap: { host: string; port: number; secure: boolean; user: string; password: string; allowPlaintext: boolean };
+  imap: {
+    host: string;
+    port: number;
+    secure: boolean;
+    user: string;
+    /** Set when IMAP logs in with a password; `oauth2` when it logs in with tokens. */
+    password?: string;
+    oauth2?: MailOAuth2;
+    allowPlaintext: boolean;
+  };
   processedMailbox: string;
   quarantineMailbox: string;
   maxMessageBytes: number;
-  smtp: { host: string; port: number; secure: boolean; user?: string; password?: string; allowPlaintext: boolean };
+  smtp: {
+    host: string;
+    port: number;
+    secure: boolean;
+    user?: string;
+    password?: string;
+    /** SMTP_AUTH=oauth2: XOAUTH2 as `user` (SMTP_USER, else IMAP_USER) with tokens from the same source as IMAP. */
+    oauth2?: MailOAuth2;
+    allowPlaintext: boolean;
+  };
   report: { from: string; to: string[] };
   aws: { region: string; wafEndpoint?: string };
   /** Trust gate settings; dnsRecordsFile replaces the real DNS (local stack and tests only). */
@@ -282,6 +317,8 @@ const SECRET_KEYS = [
   'AWS_SESSION_TOKEN',
   'TEMPORAL_API_KEY',
   'SEARCH_KEY',
+  'OAUTH2_CLIENT_SECRET',
+  'OAUTH2_REFRESH_TOKEN',
   'PAYLOAD_KEYS',
   'CODEC_SERVER_TOKEN',
 ];
@@ -293,6 +330,8 @@ function fileKeys(): Set<string> {
     'IMAP_PASSWORD_FILE',
     'SMTP_PASSWORD_FILE',
     'SEARCH_KEY_FILE',
+    'OAUTH2_CLIENT_SECRET_FILE',
+    'OAUTH2_REFRESH_TOKEN_FILE',
     'PAYLOAD_KEYS_FILE',
     'CODEC_SERVER_TOKEN_FILE',
     'CODEC_SERVER_PORT',
@@ -672,7 +711,9 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
   const settings = settingsOf(env);
-  return toClientConfig(parse(clientSchema, withSecretFiles(settings.env, ['SEARCH_KEY', 'PAYLOAD_KEYS']), settings.source));
+  return toClientConfig(
+    parse(clientSchema, withSecretFiles(settings.env, ['SEARCH_KEY', 'PAYLOAD_KEYS']), settings.source),
+  );
 }
 
 /** What read-only CLI commands (list, why, status, schedule describe, approvals) need besides Temporal's settings. */
@@ -800,14 +841,131 @@ export function requireTrustedSenders(trust: TrustConfig): void {
   ]);
 }
 
+type MailAuthSettings = Pick<
+  z.infer<typeof workerSchema>,
+  | 'IMAP_USER'
+  | 'IMAP_PASSWORD'
+  | 'SMTP_USER'
+  | 'SMTP_PASSWORD'
+  | 'MAIL_AUTH'
+  | 'IMAP_AUTH'
+  | 'SMTP_AUTH'
+  | 'OAUTH2_PROVIDER'
+  | 'OAUTH2_TENANT_ID'
+  | 'OAUTH2_CLIENT_ID'
+  | 'OAUTH2_CLIENT_SECRET'
+  | 'OAUTH2_CLIENT_CERT_FILE'
+  | 'OAUTH2_CLIENT_KEY_FILE'
+  | 'OAUTH2_AUTHORITY'
+  | 'OAUTH2_SCOPE'
+  | 'OAUTH2_TOKEN_URL'
+  | 'OAUTH2_REFRESH_TOKEN'
+  | 'GOOGLE_SERVICE_ACCOUNT_FILE'
+>;
+
+/**
+ * How IMAP and SMTP log in: IMAP_AUTH / SMTP_AUTH (default MAIL_AUTH, default password). With OAuth2 both share
+ * one token source (OAUTH2_PROVIDER and its settings), so its tokens are cached once per worker process.
+ */
+function mailAuth(c: MailAuthSettings): {
+  imap: { password?: string; oauth2?: MailOAuth2 };
+  smtp: { user?: string; password?: string; oauth2?: MailOAuth2 };
+} {
+  const imapAuth = c.IMAP_AUTH ?? c.MAIL_AUTH;
+  const smtpAuth = c.SMTP_AUTH ?? c.MAIL_AUTH;
+  const problems: string[] = [];
+  if (imapAuth === 'password' && !c.IMAP_PASSWORD) {
+    problems.push(
+      c.MAIL_AUTH === 'password' && !c.IMAP_AUTH
+        ? 'IMAP_PASSWORD is not set (or set MAIL_AUTH=oauth2 with an OAUTH2_PROVIDER)'
+        : 'IMAP_PASSWORD is not set (IMAP_AUTH=password)',
+    );
+  }
+  if (smtpAuth === 'password' && c.SMTP_USER && !c.SMTP_PASSWORD)
+    problems.push('SMTP_USER is set but SMTP_PASSWORD is not');
+  let oauth2: MailOAuth2 | undefined;
+  if (imapAuth === 'oauth2' || smtpAuth === 'oauth2') {
+    const need = (key: keyof MailAuthSettings, why: string) => {
+      if (!c[key]) problems.push(`${key} is not set (${why})`);
+    };
+    const scope = c.OAUTH2_SCOPE;
+    const tokenUrl = c.OAUTH2_TOKEN_URL;
+    switch (c.OAUTH2_PROVIDER) {
+      case undefined:
+        problems.push('OAUTH2_PROVIDER is not set: entra, google or refresh-token (MAIL_AUTH=oauth2)');
+        break;
+      case 'entra':
+        need('OAUTH2_TENANT_ID', 'OAUTH2_PROVIDER=entra');
+        need('OAUTH2_CLIENT_ID', 'OAUTH2_PROVIDER=entra');
+        if (!c.OAUTH2_CLIENT_SECRET && !c.OAUTH2_CLIENT_CERT_FILE)
+          problems.push('OAUTH2_PROVIDER=entra needs OAUTH2_CLIENT_SECRET (or _FILE) or OAUTH2_CLIENT_CERT_FILE');
+        if (problems.length === 0) {
+          oauth2 = createMailOAuth2({
+            provider: 'entra',
+            tenantId: c.OAUTH2_TENANT_ID!,
+            clientId: c.OAUTH2_CLIENT_ID!,
+            ...(c.OAUTH2_CLIENT_SECRET
+              ? { clientSecret: c.OAUTH2_CLIENT_SECRET }
+              : { certificate: { certFile: c.OAUTH2_CLIENT_CERT_FILE!, keyFile: c.OAUTH2_CLIENT_KEY_FILE } }),
+            authority: c.OAUTH2_AUTHORITY ?? ENTRA_AUTHORITY,
+            scope: scope ?? ENTRA_SCOPE,
+            ...(tokenUrl ? { tokenUrl } : {}),
+          });
+        }
+        break;
+      case 'google':
+        need('GOOGLE_SERVICE_ACCOUNT_FILE', 'OAUTH2_PROVIDER=google');
+        if (problems.length === 0) {
+          oauth2 = createMailOAuth2({
+            provider: 'google',
+            serviceAccountFile: c.GOOGLE_SERVICE_ACCOUNT_FILE!,
+            scope: scope ?? GOOGLE_SCOPE,
+            ...(tokenUrl ? { tokenUrl } : {}),
+          });
+        }
+        break;
+      case 'refresh-token':
+        need('OAUTH2_TOKEN_URL', 'OAUTH2_PROVIDER=refresh-token');
+        need('OAUTH2_CLIENT_ID', 'OAUTH2_PROVIDER=refresh-token');
+        need('OAUTH2_REFRESH_TOKEN', 'OAUTH2_PROVIDER=refresh-token; or OAUTH2_REFRESH_TOKEN_FILE');
+        if (problems.length === 0) {
+          oauth2 = createMailOAuth2({
+            provider: 'refresh-token',
+            tokenUrl: tokenUrl!,
+            clientId: c.OAUTH2_CLIENT_ID!,
+            refreshToken: c.OAUTH2_REFRESH_TOKEN!,
+            ...(c.OAUTH2_CLIENT_SECRET ? { clientSecret: c.OAUTH2_CLIENT_SECRET } : {}),
+            ...(scope ? { scope } : {}),
+          });
+        }
+        break;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    imap: imapAuth === 'oauth2' ? { oauth2 } : { password: c.IMAP_PASSWORD },
+    smtp:
+      smtpAuth === 'oauth2'
+        ? { user: c.SMTP_USER ?? c.IMAP_USER, oauth2 }
+        : { user: c.SMTP_USER, password: c.SMTP_PASSWORD },
+  };
+}
+
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const settings = settingsOf(env);
   const c = parse(
     workerSchema,
-    withSecretFiles(settings.env, ['IMAP_PASSWORD', 'SMTP_PASSWORD', 'SEARCH_KEY', 'PAYLOAD_KEYS']),
+    withSecretFiles(settings.env, [
+      'IMAP_PASSWORD',
+      'SMTP_PASSWORD',
+      'SEARCH_KEY',
+      'PAYLOAD_KEYS',
+      'OAUTH2_CLIENT_SECRET',
+      'OAUTH2_REFRESH_TOKEN',
+    ]),
     settings.source,
   );
-  if (c.SMTP_USER && !c.SMTP_PASSWORD) throw new ConfigError(['SMTP_USER is set but SMTP_PASSWORD is not']);
+  const auth = mailAuth(c);
   return {
     ...toClientConfig(c),
     imap: {
@@ -815,7 +973,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       port: c.IMAP_PORT,
       secure: c.IMAP_SECURE ?? c.IMAP_PORT === 993,
       user: c.IMAP_USER,
-      password: c.IMAP_PASSWORD,
+      ...auth.imap,
       allowPlaintext: c.IMAP_ALLOW_PLAINTEXT,
     },
     processedMailbox: c.IMAP_PROCESSED_MAILBOX,
@@ -825,8 +983,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       host: c.SMTP_HOST,
       port: c.SMTP_PORT,
       secure: c.SMTP_SECURE ?? c.SMTP_PORT === 465,
-      user: c.SMTP_USER,
-      password: c.SMTP_PASSWORD,
+      ...auth.smtp,
       allowPlaintext: c.SMTP_ALLOW_PLAINTEXT,
     },
     report: { from: c.REPORT_FROM, to: c.REPORT_TO },
