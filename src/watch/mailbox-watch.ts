@@ -6,7 +6,8 @@
  * - A burst of arrivals becomes one sweep (SweepTrigger: debounce WATCH_DEBOUNCE), and there is never a second
  *   sweep of the mailbox at once: the watch starts its sweeps under one fixed workflow id per mailbox, and waits
  *   for each to finish; mail that came meanwhile gets the next sweep right after.
- * - A dropped connection or a restarted server: reconnect with back-off (capped at 30 s), and always one sweep
+ * - A dropped connection or a restarted server: reconnect with back-off (capped at 5 s; 5 min after a refused
+ *   login), and always one sweep
  *   after reconnecting, which catches whatever came while the watch was blind. Nothing here crashes the worker:
  *   errors are logged and retried.
  */
@@ -34,8 +35,10 @@ export interface MailboxWatchOptions {
   maxDelayMs?: number;
   /** WATCH_POLL_INTERVAL: how often to ask for news when the server has no IDLE. */
   pollIntervalMs: number;
-  /** Reconnect back-off (default 0.5 s doubling to 30 s). */
+  /** Reconnect back-off after a refused or dropped connection (default 0.5 s doubling to 5 s). */
   reconnect?: BackoffOptions;
+  /** Back-off after the server refused the login (default 30 s doubling to 5 min). */
+  loginRetry?: BackoffOptions;
   /** Back-off before a failed sweep is tried again (default 2 s doubling to 30 s). */
   sweepRetry?: BackoffOptions;
   logger: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
@@ -59,13 +62,24 @@ export interface WatchStatus {
  * which also notices a half-open connection within imapflow's socket timeout.
  */
 const IDLE_RESTART_MS = 5 * 60_000;
-const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
+/**
+ * A server that is down or restarting is tried again soon and often: a connection attempt is one SYN, and the cap
+ * bounds how long mail waits once the server is back, however long it was away (issue 12: blocked within 10 s
+ * of Dovecot's return; a 30 s cap would let an outage of a minute cost up to 30 s more).
+ */
+const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 500, maxMs: 5_000 };
+/**
+ * A refused login needs a person (a password or an app permission to fix): trying every few seconds would only
+ * fill the server's log, and on hosted mail it can lock the account.
+ */
+const DEFAULT_LOGIN_RETRY: BackoffOptions = { initialMs: 30_000, maxMs: 5 * 60_000 };
 /** A connection that stayed up this long counts as recovered (the back-off starts from the beginning again). */
-const STABLE_CONNECTION_MS = 10_000;
+const STABLE_CONNECTION_MS = 3_000;
 
 export class MailboxWatch {
   private readonly trigger: SweepTrigger;
   private readonly reconnect: Backoff;
+  private readonly loginRetry: Backoff;
   private readonly sweepRetry: Backoff;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -82,6 +96,7 @@ export class MailboxWatch {
       maxDelayMs: opts.maxDelayMs ?? Math.max(1000, 4 * opts.debounceMs),
     });
     this.reconnect = new Backoff({ ...(opts.reconnect ?? DEFAULT_RECONNECT), stableMs: STABLE_CONNECTION_MS });
+    this.loginRetry = new Backoff(opts.loginRetry ?? DEFAULT_LOGIN_RETRY);
     this.sweepRetry = new Backoff(opts.sweepRetry ?? { initialMs: 2_000, maxMs: 30_000 });
   }
 
@@ -157,9 +172,11 @@ export class MailboxWatch {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      let loginRefused = false;
       try {
         await this.watchOnce();
       } catch (err) {
+        loginRefused = (err as { authenticationFailed?: boolean }).authenticationFailed === true;
         this.status.lastError = (err as Error).message;
         if (!this.stopped) {
           this.opts.logger.warn('mailbox watch: IMAP connection failed', {
@@ -171,7 +188,7 @@ export class MailboxWatch {
       this.status.connected = false;
       this.status.mode = undefined;
       if (this.stopped) break;
-      const delay = this.reconnect.failed(this.now());
+      const delay = loginRefused ? this.loginRetry.failed(this.now()) : this.reconnect.failed(this.now());
       this.status.reconnects++;
       this.opts.logger.info('mailbox watch: reconnecting', { mailbox: this.opts.mailbox, inMs: delay });
       await this.sleep(delay);
@@ -201,6 +218,7 @@ export class MailboxWatch {
       this.status.connected = true;
       this.status.mode = idle ? 'idle' : 'poll';
       this.reconnect.succeeded(this.now());
+      this.loginRetry.succeeded(this.now());
       this.opts.logger.info('mailbox watch: watching', {
         mailbox: this.opts.mailbox,
         mode: this.status.mode,

@@ -9,6 +9,7 @@ import { MailboxWatch, type StartSweep } from '../../src/watch/mailbox-watch';
 
 class FakeServer {
   down = false;
+  refuseLogin = false;
   idleOffered = true;
   count = 0;
   readonly clients = new Set<FakeClient>();
@@ -38,6 +39,8 @@ class FakeClient extends EventEmitter {
     this.server.connects++;
     await new Promise((r) => setTimeout(r, 1));
     if (this.server.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    if (this.server.refuseLogin)
+      throw Object.assign(new Error('Authentication failed'), { authenticationFailed: true });
     this.usable = true;
     this.server.clients.add(this);
   }
@@ -99,6 +102,7 @@ function setUp(opts: { sweepFails?: number } = {}) {
     pollIntervalMs: 1000,
     reconnect: { initialMs: 10, maxMs: 40 },
     sweepRetry: { initialMs: 10, maxMs: 40 },
+    loginRetry: { initialMs: 400, maxMs: 400 },
     logger: quiet,
     connect: () => new FakeClient(server) as unknown as ImapFlow,
   });
@@ -175,4 +179,18 @@ test('stop() does not wait for a running sweep, and starts none after', async ()
   finish(t.sweeps);
   await new Promise((r) => setTimeout(r, 100));
   expect(t.sweeps).toHaveLength(1);
+});
+
+test('a refused login is tried again slowly (a person must fix it), a refused connection quickly', async () => {
+  const t = setUp();
+  t.server.refuseLogin = true;
+  t.watch.start();
+  await until('the first refusal', () => t.server.connects === 1);
+  await new Promise((r) => setTimeout(r, 150));
+  expect(t.server.connects).toBe(1); // the login back-off is 200–400 ms here, the connection one 5–40 ms
+  t.server.refuseLogin = false;
+  await until('a sweep once the login works', () => t.sweeps.length === 1);
+  expect(t.watch.status.lastError).toBe('Authentication failed');
+  finish(t.sweeps);
+  await t.watch.stop();
 });
