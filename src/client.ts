@@ -13,6 +13,7 @@ import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
 import { registerExtract } from './cli/extract';
 import { registerDoctor } from './cli/doctor';
+import { registerExplain } from './cli/explain';
 import { registerFind } from './cli/find';
 import { createPrinter, exitCodeFor, printError, type Printer } from './cli/output';
 import { registerSchedule } from './cli/schedule';
@@ -56,6 +57,7 @@ export async function runCli(
   registerAws(program, ctx, getPrinter);
   registerExtract(program, getPrinter);
   registerDoctor(program, () => io.env ?? process.env, getPrinter);
+  registerExplain(program, () => io.env ?? process.env, getPrinter);
   registerWorker(program);
   registerCodecServer(program, ctx, getPrinter);
   // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere (the worker prints no result).

@@ -827,6 +827,37 @@ function trustConfig(c: {
   return trust;
 }
 
+/** What `mail2waf explain` needs: the trust gate's settings and the safety policy, nothing to connect to. */
+export interface ExplainConfig {
+  trust: WorkerConfig['trust'];
+  /** Never-block list and prefix floor (what the blocklist would refuse). */
+  policy: BlockPolicy;
+}
+
+const explainSchema = workerSchema.pick({
+  TRUSTED_SENDERS: true,
+  ALLOW_NO_TRUSTED_SENDERS: true,
+  MTA_HOSTS: true,
+  TRUSTED_ARC_SEALERS: true,
+  TRUSTED_AUTHSERV_IDS: true,
+  DNS_RECORDS_FILE: true,
+  MAX_ADVISORY_AGE: true,
+  NEVER_BLOCK: true,
+  NEVER_BLOCK_FILE: true,
+  MIN_PREFIX_V4: true,
+  MIN_PREFIX_V6: true,
+});
+
+/** The worker's trust and safety settings alone (offline `explain`: no IMAP, SMTP, AWS or Temporal settings needed). */
+export function loadExplainConfig(env: Env = process.env): ExplainConfig {
+  const settings = settingsOf(env);
+  const c = parse(explainSchema, settings.env, settings.source);
+  return {
+    trust: trustConfig(c),
+    policy: { neverBlock: neverBlockRanges(c), minPrefixV4: c.MIN_PREFIX_V4, minPrefixV6: c.MIN_PREFIX_V6 },
+  };
+}
+
 /**
  * The worker's start-up check (called where the trust gate is built): with nobody on TRUSTED_SENDERS every advisory
  * would be quarantined or held, which is a setting forgotten far more often than a choice. The operator says so

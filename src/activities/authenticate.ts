@@ -25,13 +25,16 @@ import {
   matchHost,
   normalizeHostName,
   normalizeHostPattern,
+  providerVerdict,
   screenMessage,
+  splitAddress,
   type DkimCheck,
   type AuthResults,
   type MessageFacts,
   type MtaRoute,
   type ProviderFacts,
   type ProviderResults,
+  type ProviderUse,
   type TrustConfig,
   type TrustDecision,
 } from '../policy/trust';
@@ -1256,32 +1259,67 @@ export function createTrustGate(deps: AuthenticateDeps) {
   requireTrustedSenders(deps.trust);
   const now = deps.now ?? Date.now;
   return async function checkTrust(raw: Buffer): Promise<TrustCheck> {
-    const facts = await gatherFacts(raw, deps.trust.mtaHosts, deps.trust.trustedAuthservIds ?? []);
-    const withDate = (check: TrustCheck): TrustCheck => {
-      const messageDate = messageDateOf(facts, check.auth);
-      return messageDate === undefined ? check : { ...check, messageDate };
-    };
-    const screened = screenMessage(facts, deps.trust);
-    if (screened) return withDate({ decision: screened });
-    let auth: AuthResults;
-    try {
-      auth = await verifyMessage(raw, facts.route!, deps.resolver);
-    } catch (err) {
-      // mailauth turns DNS failures into temperror results; an exception is a message it cannot read.
-      return withDate({
-        decision: {
-          trusted: false,
-          code: 'auth-failed',
-          reason: `the message could not be authenticated (${(err as Error).message}); its addresses were not blocked`,
-        },
-      });
-    }
-    const decision = decideTrust(facts, auth, deps.trust, now());
+    const { facts, decision, auth } = await examineMessage(raw, deps.trust, deps.resolver, now());
     if (decision.temporary) {
       throw ApplicationFailure.retryable(decision.reason, DNS_TEMPORARY_ERROR);
     }
-    return withDate({ decision, auth });
+    const check: TrustCheck = auth ? { decision, auth } : { decision };
+    const messageDate = messageDateOf(facts, auth);
+    return messageDate === undefined ? check : { ...check, messageDate };
   };
+}
+
+/** Everything the gate found out about one message: what the sweep acts on, and what `mail2waf explain` prints. */
+export interface TrustExamination {
+  facts: MessageFacts;
+  /** How the entry hop was found, line by line. */
+  trace: RouteTrace;
+  auth?: AuthResults;
+  decision: TrustDecision;
+  /** With TRUSTED_AUTHSERV_IDS: the provider's verdict the gate used, or why it used none. */
+  provider?: ProviderUse;
+}
+
+/**
+ * The gate's whole reading of one message, the one path for the sweep and for `explain`: facts, the screen,
+ * verification, the decision. `verifyUntrusted` (explain only) also verifies a sender who is not on
+ * TRUSTED_SENDERS, so an operator sees what adding it would do; the decision is the same either way.
+ */
+export async function examineMessage(
+  raw: Buffer,
+  trust: TrustConfig,
+  resolver: DnsResolver,
+  now: number,
+  opts: { verifyUntrusted?: boolean } = {},
+): Promise<TrustExamination> {
+  const ids = trust.trustedAuthservIds ?? [];
+  const { facts, trace } = await readMessageFacts(raw, trust.mtaHosts, ids);
+  const screened = screenMessage(facts, trust);
+  const verify =
+    facts.route !== undefined &&
+    (!screened ||
+      (opts.verifyUntrusted === true && screened.code === 'untrusted-sender' && facts.headerProblems.length === 0));
+  if (!verify) return { facts, trace, decision: screened! };
+  let auth: AuthResults;
+  try {
+    auth = await verifyMessage(raw, facts.route!, resolver);
+  } catch (err) {
+    // mailauth turns DNS failures into temperror results; an exception is a message it cannot read.
+    return {
+      facts,
+      trace,
+      decision: screened ?? {
+        trusted: false,
+        code: 'auth-failed',
+        reason: `the message could not be authenticated (${(err as Error).message}); its addresses were not blocked`,
+      },
+    };
+  }
+  const decision = screened ?? decideTrust(facts, auth, trust, now);
+  const out: TrustExamination = { facts, trace, auth, decision };
+  const from = facts.from.addresses.length === 1 ? splitAddress(facts.from.addresses[0]!.address) : undefined;
+  if (ids.length > 0 && from) out.provider = providerVerdict(facts, auth, trust, from.domain);
+  return out;
 }
 
 // --- resolvers ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ function problems(fn: () => unknown): string[] {
   return [];
 }
 
-const gateOf = (env: Record<string, string>) => () =>
+const gateOf = (env: Record<string, string | undefined>) => () =>
   createTrustGate({ trust: loadWorkerConfig({ ...base, ...env }).trust, resolver: staticResolver({}) });
 
 test('an empty TRUSTED_SENDERS refuses to start, naming the setting and the way to say so on purpose', () => {
