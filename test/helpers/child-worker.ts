@@ -15,7 +15,8 @@ export function spawnWorker(env: Record<string, string>): ChildWorker {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'worker.ts')], {
     cwd: repoRoot,
     // No health listener unless the test asks for one: child workers (and a demo worker) would share port 9464.
-    env: { ...process.env, HEALTH_PORT: 'off', ...env, LOG_LEVEL: 'WARN' },
+    // No mailbox watch unless asked either: these tests start their sweeps themselves and count them.
+    env: { ...process.env, HEALTH_PORT: 'off', WATCH_MAILBOX: 'false', ...env, LOG_LEVEL: 'WARN' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

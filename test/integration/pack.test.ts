@@ -42,8 +42,8 @@ function startInstalledWorker(app: string, env: Record<string, string>): ChildWo
   const proc = spawn(join(app, 'node_modules', '.bin', 'mail2waf'), ['worker'], {
     cwd: app,
     // The stack's settings, an isolated task queue, mailboxes and IP sets; no health listener (the demo's worker
-    // may hold the default port).
-    env: { ...process.env, ...env, LOG_LEVEL: 'WARN', HEALTH_PORT: 'off' },
+    // may hold the default port); no mailbox watch (the test starts the one sweep it checks).
+    env: { ...process.env, ...env, LOG_LEVEL: 'WARN', HEALTH_PORT: 'off', WATCH_MAILBOX: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
