@@ -707,6 +707,18 @@ export function decideTrust(
   );
 }
 
+/**
+ * A sealer whose ARC set may carry the provider's verdict: the domain of the authserv-id itself (d=microsoft.com for
+ * mx.microsoft.com, d=google.com for mx.google.com; the key is looked up under that domain, so nobody else can
+ * seal as it) or one of TRUSTED_ARC_SEALERS. Operators of hosted mail need not (and should not) list the provider in
+ * TRUSTED_ARC_SEALERS: that would also trust whatever any of its customers' tenants sealed, anywhere (trusted-arc),
+ * and a tenant's own transport rules can change a body before the seal.
+ */
+function providerSealer(sealer: string, authservId: string, config: TrustConfig): boolean {
+  if (config.trustedArcSealers.includes(sealer)) return true;
+  return sealer.includes('.') && (authservId === sealer || authservId.endsWith(`.${sealer}`));
+}
+
 /** The provider's verdict the gate uses (what it is, and the time it vouches for), and why others were not used. */
 export interface ProviderUse {
   use?: { source: 'authentication-results' | 'arc'; what: string; when: { at: number; what: string } | undefined };
@@ -717,8 +729,8 @@ export interface ProviderUse {
  * Whether the provider's own verdict may stand in for ours (TRUSTED_AUTHSERV_IDS set). Only a verdict the gate can
  * prove was written inside our organisation counts: an Authentication-Results field of a configured authserv-id
  * above the entry hop (the topmost one of those ids; copies below the entry hop are the sender's), or the newest ARC
- * set above the entry hop, verified by mailauth and sealed by one of TRUSTED_ARC_SEALERS, whose
- * ARC-Authentication-Results has a configured authserv-id. It must say dmarc=pass with header.from exactly the From
+ * set above the entry hop, verified by mailauth, sealed by the authserv-id's own domain (or one of
+ * TRUSTED_ARC_SEALERS), whose ARC-Authentication-Results has a configured authserv-id. It must say dmarc=pass with header.from exactly the From
  * domain. A plain Authentication-Results is text, not a signature: it is refused when our own check saw the From
  * domain's signature fail (the body changed after the provider looked). An ARC set signs the message as it is now.
  */
@@ -746,8 +758,8 @@ export function providerVerdict(
         ? `our check of the ARC set failed (arc=${auth.arc.result}${auth.arc.comment ? `: ${auth.arc.comment}` : ''})`
         : auth.arc.instance !== arc.instance
           ? `the ARC set verified (i=${auth.arc.instance ?? '?'}) is not the newest one above the entry hop (i=${arc.instance})`
-          : auth.arc.sealer === undefined || !config.trustedArcSealers.includes(auth.arc.sealer)
-            ? `it is sealed by ${auth.arc.sealer ?? 'nobody'}, not one of TRUSTED_ARC_SEALERS`
+          : auth.arc.sealer === undefined || !providerSealer(auth.arc.sealer, arc.authservId, config)
+            ? `it is sealed by ${auth.arc.sealer ?? 'nobody'}, neither the domain of ${arc.authservId} nor one of TRUSTED_ARC_SEALERS`
             : says(arc);
     if (problem === undefined) {
       const sealed = auth.arc.sealedAt ? Date.parse(auth.arc.sealedAt) : NaN;

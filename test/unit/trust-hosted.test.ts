@@ -32,7 +32,7 @@ function trustOf(s: (typeof HOSTED_SETTINGS)['gmail'], over: Partial<TrustConfig
   return {
     trustedSenders: [s.TRUSTED_SENDERS],
     mtaHosts: s.MTA_HOSTS.split(','),
-    trustedArcSealers: [s.TRUSTED_ARC_SEALERS],
+    trustedArcSealers: s.TRUSTED_ARC_SEALERS ? s.TRUSTED_ARC_SEALERS.split(',') : [],
     trustedAuthservIds: [s.TRUSTED_AUTHSERV_IDS],
     ...over,
   };
@@ -117,17 +117,31 @@ describe('Microsoft 365 deliveries', () => {
     expect((await gate(m365)(raw)).decision).toMatchObject({ trusted: false, code: 'auth-failed' });
   });
 
-  test('never weaker without the setting: no TRUSTED_AUTHSERV_IDS and no sealer, the banner-broken advisory fails', async () => {
-    const plain = gate({ ...m365, trustedAuthservIds: [], trustedArcSealers: [] });
+  test('never weaker without the setting: no TRUSTED_AUTHSERV_IDS, the banner-broken advisory fails', async () => {
+    const plain = gate({ ...m365, trustedAuthservIds: [] });
     expect((await plain(fixture('m365-trusted.eml'))).decision.code).toBe('auth-failed');
-    // A trusted ARC sealer alone keeps its meaning from before (forwarders): trusted-arc.
-    const sealerOnly = gate({ ...m365, trustedAuthservIds: [] });
-    expect((await sealerOnly(fixture('m365-trusted.eml'))).decision.code).toBe('trusted-arc');
-    // The authserv-id without its sealer: the ARC set does not count.
-    const idOnly = gate({ ...m365, trustedArcSealers: [] });
-    const d = (await idOnly(fixture('m365-trusted.eml'))).decision;
-    expect(d.code).toBe('auth-failed');
-    expect(d.reason).toMatch(/sealed by microsoft\.com, not one of TRUSTED_ARC_SEALERS/);
+    // The provider in TRUSTED_ARC_SEALERS keeps its meaning from before (forwarders, sealed anywhere): trusted-arc.
+    const sealer = gate({ ...m365, trustedAuthservIds: [], trustedArcSealers: ['microsoft.com'] });
+    expect((await sealer(fixture('m365-trusted.eml'))).decision.code).toBe('trusted-arc');
+    // A configured id with a seal by some other domain: not the provider's verdict.
+    const otherId = gate({ ...m365, trustedAuthservIds: ['mx.other.example'] });
+    expect((await otherId(fixture('m365-trusted.eml'))).decision.code).toBe('auth-failed');
+  });
+
+  test('a tenant elsewhere that Microsoft sealed, relayed to us: the seal is below our entry hop, not used', async () => {
+    // Someone's own Microsoft 365 tenant saw cert.example's advisory pass (its transport rules may have changed the
+    // body before the seal), and relays the whole delivery through our own MTA.
+    const relayed = addReceived(fixture('m365-trusted.eml'), {
+      by: 'mx.mail2waf.test',
+      ip: OUTSIDER_IP,
+      helo: 'mail.tenant.example',
+      mailFrom: 'advisories@cert.example',
+      for: 'advisories@mail2waf.test',
+    });
+    const ours: TrustConfig = { ...m365, mtaHosts: ['mx.mail2waf.test'] };
+    const { decision } = await gate(ours)(relayed);
+    expect(decision.code).toBe('auth-failed');
+    expect(decision.reason).toMatch(/newest ARC set \(i=1\) is below the entry hop/);
   });
 
   test('an old delivery is a replay even when the provider vouches: stale-advisory', async () => {
