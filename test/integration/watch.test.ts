@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildAdvisory } from '../../scripts/sample-advisories';
 import { startMailboxWatch, watchSweepWorkflowId, type MailboxWatch } from '../../src/watch/mailbox-watch';
+import { spawnWorker, waitUntilReady } from '../helpers/child-worker';
 import { startPrivateDovecot, type PrivateDovecot } from '../helpers/private-dovecot';
 import {
   ipSet,
@@ -125,4 +126,21 @@ test('after Dovecot restarts, the watch reconnects and mail appended then is blo
   await blocked([ip]);
   // The worker's own activities went through the restart too: the advisory left the inbox.
   await quiet();
+});
+
+test('`mail2waf worker` runs the watch by default and stops it on SIGTERM', async () => {
+  await watch.stop();
+  await quiet();
+  // setup.env has IMAP_PORT of the private Dovecot; an empty WATCH_MAILBOX is unset: the default, on.
+  const child = spawnWorker({ ...setup.env, WATCH_MAILBOX: '' });
+  try {
+    await waitUntilReady(child);
+    expect(child.output()).toContain(`watching mailbox ${setup.config.mailbox}`);
+    const ip = randomIp();
+    await withImap(setup.config, async (c) => c.append(setup.config.mailbox, await advisory(ip)));
+    await blocked([ip]);
+    await quiet();
+  } finally {
+    expect(await child.kill('SIGTERM')).toBe(0);
+  }
 });
