@@ -164,8 +164,10 @@ export function codecRequestHandler(opts: CodecServerOptions & { endpoint: () =>
         res.end();
         return;
       }
-      // A browser names the page that sent the request: any other page is refused whatever credentials it holds.
-      if (origin !== undefined && !allowed) throw new HttpError(403, `origin ${origin} is not allowed`);
+      // A browser names the page that sent the request: pages of other origins are refused whatever credentials
+      // they hold; our own /login page (same host) may post its form.
+      const own = origin !== undefined && origin.replace(/^https?:\/\//, '') === req.headers.host;
+      if (origin !== undefined && !allowed && !own) throw new HttpError(403, `origin ${origin} is not allowed`);
       if (last === 'login') {
         if (req.method === 'GET') {
           send(
