@@ -13,6 +13,7 @@ import {
   parseAuthResults,
   readHeaderFields,
   readMessageFacts,
+  readProviderFacts,
   recordedClientName,
   staticResolver,
   traceMtaRoute,
@@ -325,5 +326,25 @@ describe('a provider’s Authentication-Results above the entry hop (TRUSTED_AUT
     const { decision } = await createTrustGate({ trust: local, resolver: withKey, now })(raw);
     expect(decision.code).toBe('auth-failed');
     expect(decision.reason).toMatch(/the message changed after the provider looked/);
+  });
+});
+
+describe('hostile provider headers stay linear', () => {
+  test('256 KB Authentication-Results and ARC fields of comments, semicolons and "i="', async () => {
+    const big = (unit: string) => unit.repeat(Math.ceil(262_144 / unit.length));
+    const fields = [
+      `Authentication-Results: mx.google.com; ${big('(((;')}`,
+      `Authentication-Results: mx.google.com; ${big('dkim=pass header.d=a; ')}`,
+      `ARC-Authentication-Results: ${big('i=1; ')}`,
+      `ARC-Seal: i=1; d=${big('a.')}`,
+      `Received: from x (${big('a [192.0.2.1] ')}) by mx.google.com; d`,
+    ];
+    const raw = Buffer.from(`${fields.join('\r\n')}\r\nFrom: advisories@cert.example\r\n\r\nb`);
+    const started = Date.now();
+    const headers = readHeaderFields(raw);
+    const t = traceMtaRoute(headers, gmail.mtaHosts);
+    readProviderFacts(headers, t.entryIndex ?? headers.length, gmail.trustedAuthservIds!);
+    expect(parseAuthResults(big('(((;'), 1)).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
