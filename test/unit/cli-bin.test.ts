@@ -4,7 +4,16 @@
  * Checked on a small package laid out like ours, with stand-ins for lib/client.js and src/client.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -56,7 +65,7 @@ test('a source changed after the build: the sources run through tsx, and stderr 
 });
 
 test('without tsx (no devDependencies) a stale lib/ still runs, with a warning', () => {
-  rmSync(join(pkg, 'node_modules'));
+  unlinkSync(join(pkg, 'node_modules')); // the symlink only
   age('lib/client.js', 60);
   const r = run();
   expect(r.out).toBe('compiled list');
