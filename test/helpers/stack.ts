@@ -107,9 +107,15 @@ export async function withImap<T>(
   config: WorkerConfig,
   fn: (c: ImapFlow) => Promise<T>,
   user = config.imap.user,
-  password = config.imap.password,
+  password?: string,
 ): Promise<T> {
-  const c = imapClient({ ...config.imap, secure: false, user, password });
+  // The advisory mailbox logs in as the worker does (password or, in the stack's oauth2 mode, OAuth2 tokens);
+  // another mailbox (the security team's) with the password given.
+  const c = imapClient(
+    password === undefined
+      ? { ...config.imap, secure: false, user }
+      : { ...config.imap, secure: false, user, password, oauth2: undefined },
+  );
   c.on('error', () => undefined);
   await c.connect();
   try {
