@@ -715,7 +715,7 @@ function externalClient(line: ReceivedLine, rdns: string | undefined, patterns: 
   const who = `${line.ip ?? 'an unknown address'}${rdns ? ` (${rdns})` : ''}`;
   const helo = line.helo === undefined ? undefined : matchHost(line.helo, patterns);
   return helo !== undefined
-    ? `its client ${who} only claims to be ${shown(line.helo!, 80)} in HELO, which any sender can say`
+    ? `its client ${who} is not provably ours: it only claims to be ${shown(line.helo!, 80)} in HELO, which any sender can say`
     : `its client ${who} is not one of ours`;
 }
 
@@ -753,10 +753,10 @@ export function traceMtaRoute(fields: HeaderField[], mtaHosts: string[]): RouteT
   for (; k < received.length; k++) {
     const { line, hasFrom } = at(k);
     if (hasFrom || line.by === undefined) break;
-    const ours =
-      matchHost(line.by, patterns) ?? (isIP(line.by) ? 'an address (a hand-off inside the provider)' : undefined);
+    const hit = matchHost(line.by, patterns);
+    const ours = hit !== undefined ? `${line.by} matches ${hit}` : isIP(line.by) ? 'named by an address' : undefined;
     if (ours === undefined) break;
-    hop(k, line, undefined, 'handoff', `a hand-off by ${line.by} recording no client (${ours})`);
+    hop(k, line, undefined, 'handoff', `a hand-off of ours recording no client (${ours}): skipped`);
   }
   if (k === received.length) {
     return { problem: 'its Received lines by our hosts record no client (hand-offs only)', hops };
@@ -776,7 +776,7 @@ export function traceMtaRoute(fields: HeaderField[], mtaHosts: string[]): RouteT
     if (internal === undefined || below?.by === undefined || matchHost(below.by, patterns) === undefined) {
       const why =
         internal === undefined
-          ? `the lowest line written by one of our hosts whose client is provably ours: ${externalClient(line, rdns, patterns)}`
+          ? externalClient(line, rdns, patterns)
           : `${internal}, but the line below is not written by one of our hosts: the client submitted the message here`;
       hop(entry, line, rdns, 'entry', `where the mail entered our organisation: ${why}`);
       break;

@@ -211,7 +211,7 @@ export function formatExplain(r: ExplainResult): string {
     }
     for (const n of f.notes) out.push(`   set aside: ${oneLine(n, 300)}`);
     if (r.provider.used) out.push(`   used: ${oneLine(r.provider.used, 300)}`);
-    for (const n of r.provider.ignored) out.push(`   not used: ${oneLine(n, 300)}`);
+    for (const n of r.provider.ignored) out.push(`   ${oneLine(n, 300)}`);
   }
 
   out.push(
