@@ -110,6 +110,8 @@ const clientSchema = targetSchema.extend({
   BLOCK_TTL: duration.default('30d'),
   SOURCE_TTL: z.string().optional(),
   RECONCILE_INTERVAL: duration.default('1h'),
+  // A blocklist whose writes to WAF keep failing this long raises the `sync-failing:<target>` alert.
+  ALERT_SYNC_FAILING_AFTER: duration.default('15m'),
   IPSET_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000).default(10_000),
   WHEN_FULL: z.enum(['refuse', 'evict']).default('refuse'),
   MAIL2WAF_TASK_QUEUE: nonEmpty.default(DEFAULT_TASK_QUEUE),
@@ -170,6 +172,10 @@ const workerSchema = clientSchema.extend({
   SMTP_ALLOW_PLAINTEXT: bool.default('false'),
   REPORT_FROM: z.string().email(),
   REPORT_TO: emailList,
+  // Failure alerts (src/workflows/alerts.ts): to ALERT_TO (else REPORT_TO), and a POST of {"text": …} to the
+  // webhook when set (Slack and Microsoft Teams incoming webhooks accept that shape).
+  ALERT_TO: emailList.optional(),
+  ALERT_WEBHOOK_URL: z.string().url().optional(),
   AWS_ENDPOINT_URL_WAFV2: z.string().url().optional(),
   // Trust gate (src/policy/trust.ts): who may block automatically, and where their mail is authenticated.
   // `none`: nobody may block automatically, said on purpose (every advisory held); an empty list refuses to start.
@@ -239,6 +245,8 @@ export interface WorkerConfig extends ClientConfig {
     allowPlaintext: boolean;
   };
   report: { from: string; to: string[] };
+  /** Failure alerts: recipients (ALERT_TO, else the report's) and the optional webhook (ALERT_WEBHOOK_URL). */
+  alerts: { to?: string[]; webhookUrl?: string };
   aws: { region: string; wafEndpoint?: string };
   /** Trust gate settings; dnsRecordsFile replaces the real DNS (local stack and tests only). */
   trust: TrustConfig & { dnsRecordsFile?: string };
@@ -687,6 +695,7 @@ function toClientConfig(c: z.infer<typeof clientSchema>): ClientConfig {
       reconcileMs: ms(c.RECONCILE_INTERVAL),
       maxEntriesPerSet: c.IPSET_MAX_ENTRIES,
       whenFull: c.WHEN_FULL,
+      syncAlertAfterMs: ms(c.ALERT_SYNC_FAILING_AFTER),
     },
     guardrails: {
       maxNewPerRun: c.MAX_NEW_PER_RUN,
@@ -1018,6 +1027,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       allowPlaintext: c.SMTP_ALLOW_PLAINTEXT,
     },
     report: { from: c.REPORT_FROM, to: c.REPORT_TO },
+    alerts: { to: c.ALERT_TO, webhookUrl: c.ALERT_WEBHOOK_URL },
     aws: { region: c.AWS_REGION, wafEndpoint: c.AWS_ENDPOINT_URL_WAFV2 },
     trust: trustConfig(c),
     dkimSelectors: dkimSelectors(c.DKIM_SELECTORS),

@@ -112,6 +112,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     policy: config.policy,
     mailer,
     report: config.report,
+    alerts: config.alerts,
     webUiUrl: process.env.TEMPORAL_UI_URL,
     namespace: native.namespace,
     // Trust gate: trusted senders, our MTA's names, and DNS (a static records file only on local stacks/tests).

@@ -1,4 +1,5 @@
 /** createActivities(deps): every activity the worker registers, built from injected clients (no singletons). */
+import { type AlertDeps, createAlertActivities } from './alerts';
 import { type BlocklistDeps, createBlocklistActivities } from './blocklist';
 import { createImapActivities, type ImapDeps } from './imap';
 import { createPolicyActivities, type PolicyDeps } from './policy';
@@ -6,7 +7,7 @@ import { createReportActivities, type ReportDeps } from './report';
 import { createSearchKeyActivities, type SearchKeyDeps } from './search-keys';
 import { createWafActivities, type WafDeps } from './waf';
 
-export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps & SearchKeyDeps & PolicyDeps;
+export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps & SearchKeyDeps & PolicyDeps & AlertDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReportActivities(deps),
     ...createSearchKeyActivities(deps),
     ...createPolicyActivities(deps),
+    ...createAlertActivities(deps),
   };
 }
 

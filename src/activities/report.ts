@@ -9,6 +9,7 @@ import type { MailOAuth2 } from '../oauth';
 import { oauth2Failure } from '../oauth/failure';
 import { renderHeldApproval } from '../report/approval';
 import type { ApprovalState, ApprovalSummary, BlockResult, SweepResult } from '../shared/types';
+import type { MetricsDeps } from '../metrics';
 
 export interface ReportDeps {
   mailer: Transporter;
@@ -74,15 +75,33 @@ export function reportMessageId(sweepId: string, runId: string): string {
   return `<${sweepId.replace(/[^A-Za-z0-9._-]/g, '_')}.${runId}@mail2waf>`;
 }
 
-export function createReportActivities(deps: ReportDeps) {
-  async function send(mail: { subject: string; text: string; messageId: string; headers: Record<string, string> }) {
+/** One outgoing mail of ours: SMTP failures classified (login and 5xx refusals not retried, the rest retried). */
+export interface OutgoingMail {
+  subject: string;
+  text: string;
+  html?: string;
+  messageId: string;
+  headers: Record<string, string>;
+  /** Recipients other than the report's (alerts may go to ALERT_TO). */
+  to?: string[];
+  inReplyTo?: string;
+  references?: string[];
+}
+
+/** Sends one mail through the worker's transport; the activities of reports and alerts share it. */
+export function mailSender(deps: Pick<ReportDeps, 'mailer' | 'report'>) {
+  return async function send(mail: OutgoingMail) {
+    const to = mail.to ?? deps.report.to;
     try {
       await deps.mailer.sendMail({
         from: deps.report.from,
-        to: deps.report.to,
+        to,
         subject: mail.subject,
         text: mail.text,
+        ...(mail.html !== undefined ? { html: mail.html } : {}),
         messageId: mail.messageId,
+        ...(mail.inReplyTo !== undefined ? { inReplyTo: mail.inReplyTo } : {}),
+        ...(mail.references !== undefined ? { references: mail.references } : {}),
         headers: mail.headers,
       });
     } catch (err) {
@@ -104,21 +123,28 @@ export function createReportActivities(deps: ReportDeps) {
       }
       throw ApplicationFailure.retryable(`sending mail failed: ${e.message}`, 'SmtpError');
     }
-    log.info('mail sent', { messageId: mail.messageId, to: deps.report.to });
-    return { messageId: mail.messageId, to: deps.report.to };
-  }
+    log.info('mail sent', { messageId: mail.messageId, to });
+    return { messageId: mail.messageId, to };
+  };
+}
+
+export function createReportActivities(deps: ReportDeps & MetricsDeps) {
+  const send = mailSender(deps);
 
   async function sendReport(input: { sweepId: string; runId: string; result: SweepResult }) {
     const webUiUrl = deps.webUiUrl
       ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(input.sweepId)}`
       : undefined;
     const { subject, text } = renderReport(input.result, { webUiUrl });
-    return send({
+    const sent = await send({
       subject,
       text,
       messageId: reportMessageId(input.sweepId, input.runId),
       headers: { 'X-Mail2waf-Sweep': input.sweepId },
     });
+    // Once per sweep that saw messages: the sweep's outcome and each message's verdict (never in workflow code).
+    deps.metrics?.sweepReported(input.result);
+    return sent;
   }
 
   /** Idempotent like the report: its Message-ID is derived from the run, with an `approval.` prefix. */

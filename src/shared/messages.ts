@@ -4,6 +4,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  AlertEvent,
+  AlertsState,
   ApprovalAnswer,
   ApprovalDecision,
   ApprovalState,
@@ -45,3 +47,12 @@ export const approvalSummaryQuery = defineQuery<ApprovalSummary>('summary');
 export const whyQuery = defineQuery<WhyAnswer, [string]>('why');
 /** Forces a read-compare-write round now (drift repair); answers with what it found. */
 export const syncUpdate = defineUpdate<SyncAnswer, []>('sync');
+
+/** Raise or clear one alert condition (sent with signal-with-start by the alert activity, never by a workflow). */
+export const alertSignal = defineSignal<[AlertEvent]>('alert');
+/** The conditions raised now, with when they were raised and last mailed. */
+export const alertsQuery = defineQuery<AlertsState>('alerts');
+/** One alerts workflow per task queue: every worker of the queue shares its per-condition state. */
+export function alertsWorkflowId(taskQueue: string): string {
+  return `mail2waf-alerts-${taskQueue}`;
+}

@@ -74,6 +74,8 @@ export interface BlockPolicy {
   /** Ceiling of entries per IP set (AWS allows 10,000) and what to do when a block would pass it. */
   maxEntriesPerSet?: number;
   whenFull?: 'refuse' | 'evict';
+  /** ALERT_SYNC_FAILING_AFTER: a sync failing for this long raises the `sync-failing:<target>` alert. */
+  syncAlertAfterMs?: number;
 }
 
 /** Per-run limits: a sweep that would add more than this waits for a person. */
@@ -264,6 +266,10 @@ export interface BlocklistInput {
   state?: BlocklistState;
   /** Continue as new once history reaches this many events (tests lower it). */
   continueAsNewAfterEvents?: number;
+  /** Since when the sync has been failing (carried over, so a continued run does not restart the clock). */
+  syncFailingSince?: string;
+  /** The `sync-failing:<target>` alert is raised (carried over, so the next good sync clears it). */
+  syncAlertRaised?: boolean;
 }
 
 /** What the analyse activity returns for one message: compact, never the raw mail. */
@@ -433,4 +439,43 @@ export interface ApprovalSummary {
   addresses: { value: string; from?: string; subject?: string; messageId?: string; where: string[] }[];
   /** Preview of the first target: new, already blocked, refused. */
   preview?: BlockResult;
+}
+
+/** A condition worth an alert: `sweep-failed:<mailbox>`, `sync-failing:<target>`, `approval-expiring:<id>`. */
+export interface AlertEvent {
+  condition: string;
+  /** raise: the condition holds (one alert until it clears); clear: it no longer holds (one "resolved" mail). */
+  action: 'raise' | 'clear';
+  /** One line for people (the mail subject and the webhook text); mail-controlled parts already cut. */
+  title?: string;
+  /** What happened and what to do next (a few lines). */
+  detail?: string;
+  /** Temporal workflow the condition is about, for a Web UI link. */
+  workflowId?: string;
+}
+
+/** One raised condition as the alerts workflow keeps it (JSON-safe, carried over continue-as-new). */
+export interface AlertCondition {
+  raisedAt: string;
+  lastSentAt?: string;
+  title: string;
+  detail: string;
+  workflowId?: string;
+}
+
+/** The alerts workflow's state: raised conditions, and how many resolved since it started (for the query). */
+export interface AlertsState {
+  raised: Record<string, AlertCondition>;
+  resolvedCount: number;
+}
+
+/** What the sendAlert activities deliver: a raised or resolved alert, with its deterministic key. */
+export interface AlertNotice {
+  condition: string;
+  kind: 'raised' | 'resolved';
+  title: string;
+  detail: string;
+  raisedAt: string;
+  at: string;
+  workflowId?: string;
 }

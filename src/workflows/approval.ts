@@ -25,6 +25,15 @@ import type {
   BlockResult,
 } from '../shared/types';
 import { submitBlocks } from './submit-blocks';
+import { tellAlerts } from './alerts';
+import { oneLine } from '../shared/text';
+
+/** The warning comes this long before the deadline: an hour, or a quarter of a shorter timeout. */
+export function approvalWarningLeadMs(timeoutMs: number): number {
+  return Math.min(60 * 60 * 1000, Math.floor(timeoutMs / 4));
+}
+
+const expiringCondition = (approvalId: string) => `approval-expiring:${approvalId}`;
 
 const io = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -38,6 +47,7 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
     heldBecause: input.heldBecause,
     deadline: new Date(Date.now() + input.timeoutMs).toISOString(),
   };
+  const warned = { raised: false };
   const seen: { preview?: BlockResult } = {}; // what the summary query shows once the preview is in
   // Registered before the first await, so an early answer is never lost. The first answer wins.
   const decide =
@@ -70,7 +80,7 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
   const preview = (await submitBlocks(input.targets, candidates, `${approvalId}:${runId}:preview:`, true))[first]!;
   seen.preview = preview;
   await io.sendHeldApproval({ approvalId, runId, summary: approvalSummaryOf(input, approvalId, approval, preview) });
-  if (!(await condition(() => approval.status !== 'waiting', input.timeoutMs))) approval.status = 'timed-out';
+  if (!(await waitForPerson(approvalId, approval, input, warned))) approval.status = 'timed-out';
 
   const approved = approval.status === 'approved';
   const blocks = approved ? await submitBlocks(input.targets, candidates, `${approvalId}:${runId}:`, false) : {};
@@ -85,5 +95,43 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
     result: { sweepId: approvalId, mailbox, dryRun: false, messages, block: blocks[first], approval, notBlocked },
   });
   await io.moveMessages({ mailbox, uidValidity, moves: movesOf(messages) });
+  if (warned.raised) {
+    const who = approval.decidedBy ? ` by ${approval.decidedBy}` : '';
+    await tellAlerts({
+      condition: expiringCondition(approvalId),
+      action: 'clear',
+      detail: `Approval ${approval.status}${who}.`,
+    });
+  }
   return { approvalId, approval, blocks, messages, reportMessageId: report.messageId };
+}
+
+/**
+ * Waits for a decision until the deadline; shortly before it (approvalWarningLeadMs) the team is alerted once,
+ * because no answer means reject and an advisory's addresses would then stay unblocked. True when decided.
+ */
+async function waitForPerson(
+  approvalId: string,
+  approval: ApprovalState,
+  input: ApprovalInput,
+  warned: { raised: boolean },
+): Promise<boolean> {
+  const decided = () => approval.status !== 'waiting';
+  const lead = approvalWarningLeadMs(input.timeoutMs);
+  if (await condition(decided, input.timeoutMs - lead)) return true;
+  const m = input.messages[0]!;
+  await tellAlerts({
+    condition: expiringCondition(approvalId),
+    action: 'raise',
+    title: `approval ${approvalId} times out at ${approval.deadline}`,
+    detail: [
+      `A message from ${oneLine(m.from ?? 'an unknown sender', 200)} (${oneLine(m.subject ?? 'no subject', 200)}) ` +
+        `is held (${input.heldBecause.code}) with ${m.indicators.length} address(es).`,
+      `No answer by ${approval.deadline} means REJECT: nothing of it is blocked.`,
+      `Decide: mail2waf approve ${approvalId} --reason "<why>"   or   mail2waf reject ${approvalId} --reason "<why>"`,
+    ].join('\n'),
+    workflowId: approvalId,
+  });
+  warned.raised = true;
+  return condition(decided, lead);
 }

@@ -22,6 +22,7 @@ import {
 import { packState, unpackState } from '../policy/state-pack';
 import { LIST_PAGE_DEFAULT } from '../shared/messages';
 import type {
+  AlertEvent,
   BlockPolicy,
   BlockRequest,
   BlockResult,
@@ -41,6 +42,14 @@ import type {
 /** Callers waiting for "in WAF" stop waiting after this; the change stays queued and is written later. */
 const SYNC_WAIT = '3 minutes';
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 10_000;
+const DEFAULT_SYNC_ALERT_AFTER_MS = 15 * 60 * 1000;
+
+/** The innermost cause's message: "WafNotFound: …: not found — create the IP set" rather than "Activity task failed". */
+function failureText(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
+  return e instanceof Error ? e.message : String(e);
+}
 
 export class BlocklistEntity {
   readonly state: BlocklistState;
@@ -51,6 +60,11 @@ export class BlocklistEntity {
   private lastSyncAtMs = Date.now();
   private lastWriteAtMs: number | undefined;
   private readonly limit: number;
+  /** When the current streak of failed syncs began (ms; undefined while syncs succeed). */
+  private syncFailingSinceMs: number | undefined;
+  private lastSyncCause: string | undefined;
+  /** The `sync-failing:<target>` alert is raised and waits for a good sync to clear it. */
+  syncAlertRaised: boolean;
 
   constructor(private readonly input: BlocklistInput) {
     this.state = input.packedState ? unpackState(input.packedState) : (input.state ?? emptyBlocklistState());
@@ -60,6 +74,8 @@ export class BlocklistEntity {
     // our entries if someone removed them by hand while we were continuing as new.
     this.generation = input.state || input.packedState ? 1 : 0;
     this.lastWriteAtMs = this.state.lastWriteAtMs;
+    this.syncFailingSinceMs = input.syncFailingSince === undefined ? undefined : Date.parse(input.syncFailingSince);
+    this.syncAlertRaised = input.syncAlertRaised ?? false;
   }
 
   // --- handlers ---------------------------------------------------------------------------------------------
@@ -192,11 +208,45 @@ export class BlocklistEntity {
     this.lastSyncAtMs = Date.now();
     this.syncedGeneration = covers;
     this.lastSyncError = undefined;
+    this.syncFailingSinceMs = undefined;
   }
 
   syncFailed(err: unknown): void {
     this.lastSyncError = err instanceof Error ? err.message : String(err);
+    this.lastSyncCause = failureText(err);
+    this.syncFailingSinceMs ??= Date.now();
     log.error('IP set sync failed; will retry', { error: this.lastSyncError });
+  }
+
+  // --- alerts -------------------------------------------------------------------------------------------------
+
+  syncAlertCondition(): string {
+    return `sync-failing:${this.input.target.name}`;
+  }
+
+  /** Failing for longer than the policy's syncAlertAfterMs (ALERT_SYNC_FAILING_AFTER, default 15 min), not raised. */
+  syncAlertDue(): boolean {
+    const after = this.state.policy?.syncAlertAfterMs ?? DEFAULT_SYNC_ALERT_AFTER_MS;
+    return (
+      !this.syncAlertRaised && this.syncFailingSinceMs !== undefined && Date.now() - this.syncFailingSinceMs >= after
+    );
+  }
+
+  syncAlertEvent(): AlertEvent {
+    const since = new Date(this.syncFailingSinceMs ?? Date.now()).toISOString();
+    const { target } = this.input;
+    return {
+      condition: this.syncAlertCondition(),
+      action: 'raise',
+      title: `blocklist ${target.name}: writes to AWS WAF failing since ${since}`,
+      detail: [
+        `The IP sets ${target.ipSetV4Name} and ${target.ipSetV6Name} (${target.region}) have not been written since ${since}.`,
+        `Last error: ${this.lastSyncCause ?? 'unknown'}`,
+        'New blocks and unblocks are recorded and wait; they reach WAF at the first sync that succeeds.',
+        'Next: fix what the error names (IP set deleted or renamed, AWS credentials, permissions); run `mail2waf status`.',
+      ].join('\n'),
+      workflowId: workflowInfo().workflowId,
+    };
   }
 
   /** The next run's input: packed, because plain JSON of 10,000 entries would pass the 2 MB payload limit. */
@@ -211,6 +261,10 @@ export class BlocklistEntity {
       policy: this.input.policy,
       continueAsNewAfterEvents: this.input.continueAsNewAfterEvents,
       packedState: packState(this.state),
+      ...(this.syncFailingSinceMs !== undefined
+        ? { syncFailingSince: new Date(this.syncFailingSinceMs).toISOString() }
+        : {}),
+      ...(this.syncAlertRaised ? { syncAlertRaised: true } : {}),
     };
   }
 

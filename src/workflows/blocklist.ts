@@ -8,6 +8,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -30,6 +31,7 @@ import {
   validatePolicyUpdate,
   validateUnblockRequest,
 } from './blocklist-entity';
+import { tellAlerts } from './alerts';
 
 // Retryable failures (throttling, lock conflicts, a flaky endpoint) are retried inside the activity's policy;
 // after that the loop records the error and tries again later, so a long AWS outage never loses intent.
@@ -44,6 +46,8 @@ const { syncIpSets } = proxyActivities<Activities>({
 /** AWS allows about one UpdateIPSet per second per account and Region; we never write faster than that. */
 const MIN_WRITE_INTERVAL = '1 second';
 const RETRY_AFTER_FAILURE = '30 seconds';
+/** Blocklists recorded before sync-failure alerts replay without the alert activity. */
+const SYNC_ALERT_PATCH = 'blocklist-sync-alerts';
 
 export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
   const b = new BlocklistEntity(input);
@@ -80,11 +84,24 @@ async function syncOnce(b: BlocklistEntity, input: BlocklistInput): Promise<void
   try {
     const report = await syncIpSets({ target: input.target, plan });
     b.syncDone(covers, plan, report);
+    if (b.syncAlertRaised && patched(SYNC_ALERT_PATCH)) {
+      await tellAlerts({
+        condition: b.syncAlertCondition(),
+        action: 'clear',
+        detail: 'The IP sets are written again.',
+      });
+      b.syncAlertRaised = false;
+    }
     // When continue-as-new is due we skip the pause, so that a steady stream of requests cannot keep the loop
     // busy forever; the next run's first write is at least one activity round-trip later.
     if ((report.v4.wrote || report.v6.wrote) && !b.shouldContinueAsNew()) await sleep(MIN_WRITE_INTERVAL);
   } catch (err) {
     b.syncFailed(err);
+    // Runs recorded before alerts replay without this activity (patched() is false for them).
+    if (b.syncAlertDue() && patched(SYNC_ALERT_PATCH)) {
+      await tellAlerts(b.syncAlertEvent());
+      b.syncAlertRaised = true;
+    }
     await sleep(RETRY_AFTER_FAILURE);
   }
 }

@@ -2,3 +2,4 @@
 export { approvalWorkflow } from './approval';
 export { blocklistWorkflow } from './blocklist';
 export { mailboxSweepWorkflow } from './sweep';
+export { alertsWorkflow } from './alerts';

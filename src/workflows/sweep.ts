@@ -42,6 +42,7 @@ import type { ApprovalInput, BlockResult, Guardrails, MessageAnalysis, SweepInpu
 import { approvalWorkflow } from './approval';
 import { legacySweep } from './sweep-legacy';
 import { submitBlocks } from './submit-blocks';
+import { tellAlerts } from './alerts';
 
 const imap = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -68,6 +69,43 @@ const SWEEP_V2_PATCH = 'sweep-v2-approval-workflows';
 export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResult> {
   if (!patched(SWEEP_V2_PATCH)) return legacySweep(input);
   setHandler(approvalQuery, () => ({ status: 'not-needed' })); // `approve <sweep>` of an old CLI gets an answer
+  const condition = `sweep-failed:${input.mailbox}`;
+  let result: SweepResult;
+  try {
+    result = await sweep(input);
+  } catch (err) {
+    // The team hears of it once (the alerts workflow rate-limits per condition); the run still fails visibly.
+    if (!isCancellation(err)) await raiseSweepFailed(condition, input.mailbox, err);
+    throw err;
+  }
+  await tellAlerts({ condition, action: 'clear', detail: `Sweep ${workflowInfo().workflowId} succeeded.` });
+  return result;
+}
+
+async function raiseSweepFailed(condition: string, mailbox: string, err: unknown): Promise<void> {
+  const { workflowId } = workflowInfo();
+  await tellAlerts({
+    condition,
+    action: 'raise',
+    title: `sweeps of mailbox ${mailbox} are failing`,
+    detail: [
+      `Sweep ${workflowId} failed: ${failureText(err)}`,
+      'Advisories in this mailbox are not being blocked until this is fixed.',
+      'Next: read the failure in the Web UI, fix the setting it names, and the next sweep clears this alert.',
+    ].join('\n'),
+    workflowId,
+  });
+}
+
+/** The innermost failure's type and message: "ImapAuthFailed: IMAP login failed …" says what to fix. */
+function failureText(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
+  const type = e instanceof ApplicationFailure && e.type ? `${e.type}: ` : '';
+  return `${type}${e instanceof Error ? e.message : String(e)}`.slice(0, 1000);
+}
+
+async function sweep(input: SweepInput): Promise<SweepResult> {
   const { workflowId: sweepId, runId } = workflowInfo();
   const { mailbox } = input;
   const policy = effectiveSweepPolicy(await imap.sweepPolicy(), input);
