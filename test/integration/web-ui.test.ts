@@ -7,7 +7,7 @@
  * Screenshots go to docs/screenshots/ (the README shows them).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -30,6 +30,9 @@ let profile: string;
 let browser: BrowserContext | undefined;
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: npm run stack:up installs Debian's chromium (or set CHROMIUM_PATH)`);
+  }
   setup = await isolatedSetup();
   w = await startWorker(setup);
   profile = mkdtempSync(join(tmpdir(), 'm2w-chromium-'));
