@@ -48,7 +48,8 @@ async function greets(port: number): Promise<boolean> {
   });
 }
 
-export async function startPrivateDovecot(): Promise<PrivateDovecot> {
+/** `extraConfig` is appended to the configuration (e.g. a `protocol imap { imap_capability = … }` without IDLE). */
+export async function startPrivateDovecot(extraConfig = ''): Promise<PrivateDovecot> {
   const base = readFileSync(join(repoRoot, '.stack', 'dovecot', 'dovecot.conf'), 'utf8');
   const port = await freePort();
   // Short: Dovecot's socket paths live under base_dir and may not exceed ~108 bytes.
@@ -63,7 +64,7 @@ export async function startPrivateDovecot(): Promise<PrivateDovecot> {
     .replace(/(inet_listener imap \{[^}]*port = )\d+/, `$1${port}`)
     .replace(/(inet_listener lmtp \{[^}]*port = )\d+/, '$10');
   const confPath = join(dir, 'dovecot.conf');
-  writeFileSync(confPath, conf);
+  writeFileSync(confPath, `${conf}\n${extraConfig}\n`);
   let child: ChildProcess | undefined;
 
   const api: PrivateDovecot = {

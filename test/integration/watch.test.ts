@@ -144,3 +144,31 @@ test('`mail2waf worker` runs the watch by default and stops it on SIGTERM', asyn
     expect(await child.kill('SIGTERM')).toBe(0);
   }
 });
+
+test('where the server offers no IDLE, the watch polls and the advisory is blocked all the same', async () => {
+  await watch.stop(); // only the polling watch below may start the sweep
+  // A second private instance over the same mail store whose capabilities leave IDLE out.
+  const noIdle = await startPrivateDovecot(
+    'protocol imap {\n  imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS MOVE NAMESPACE UNSELECT CHILDREN\n}',
+  );
+  const config = {
+    ...setup.config,
+    imap: { ...setup.config.imap, port: noIdle.port },
+    watch: { ...setup.config.watch, pollIntervalMs: 1000 },
+  };
+  const polling = startMailboxWatch(config, w.client, logger);
+  try {
+    await waitFor('the polling watch to connect', async () => polling.status.connected);
+    expect(polling.status.mode).toBe('poll');
+    await quiet();
+    const ip = randomIp();
+    await withImap(setup.config, async (c) => c.append(setup.config.mailbox, await advisory(ip)));
+    await blocked([ip]);
+    // Nothing else starts sweeps now: the block came from the polling watch (its catch-up sweep on connecting,
+    // then the one the poll asked for; a sweep counts once it has finished, after its report and move).
+    await waitFor('the polling watch to finish its sweeps', async () => polling.status.sweeps >= 2);
+  } finally {
+    await polling.stop();
+    await noIdle.dispose();
+  }
+});
