@@ -31,9 +31,23 @@ node_bin="$bin_dir/node"
 
 installed_version() { [[ -x "$node_bin" ]] && "$node_bin" --version 2>/dev/null | sed 's/^v//'; }
 
+# npm finds its global config at <node's prefix>/etc/npmrc: run under this node, it would no longer read the
+# machine's (where a registry mirror or a CA file for a TLS-inspecting proxy may be set), and installs from the
+# registry fail (SELF_SIGNED_CERT_IN_CHAIN when NODE_EXTRA_CA_CERTS is not passed on). Point ours at the machine's.
+link_global_npmrc() {
+  local machine_rc ours
+  machine_rc="$(npm config get globalconfig 2>/dev/null || true)"
+  ours="$PWD/$prefix/node_modules/node/etc/npmrc"
+  if [[ -n "$machine_rc" && -f "$machine_rc" && "$machine_rc" != "$ours" && ! -e "$ours" ]]; then
+    mkdir -p "$(dirname "$ours")"
+    ln -s "$machine_rc" "$ours"
+  fi
+}
+
 have="$(installed_version || true)"
 # A bare major ("24") accepts any 24.x already there; a full version must match exactly.
 if [[ -n "$have" && ("$have" == "$version" || ("$version" == "$major" && "${have%%.*}" == "$major")) ]]; then
+  link_global_npmrc
   echo "$bin_dir"
   exit 0
 fi
@@ -55,5 +69,6 @@ fi
   echo "[install-node] $node_bin cannot run JavaScript" >&2
   exit 2
 }
+link_global_npmrc
 echo "[install-node] Node v$have ready: $node_bin" >&2
 echo "$bin_dir"
