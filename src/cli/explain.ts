@@ -117,13 +117,21 @@ export async function explainFile(path: string, env: Env, at: number): Promise<E
   if (x.facts.route) result.route = x.facts.route;
   if (x.facts.routeProblem) result.routeProblem = x.facts.routeProblem;
   if (x.auth) result.auth = x.auth;
-  if (x.facts.provider) result.provider = { found: x.facts.provider, ...providerSummary(x.provider) };
+  if (x.facts.provider) {
+    result.provider = { found: x.facts.provider, ...providerSummary(x.provider, x.decision.code) };
+  }
   if (!extraction.ok) result.extractionProblem = extraction.reason ?? extraction.reasonCode ?? 'unreadable';
   return result;
 }
 
-function providerSummary(p: ProviderUse | undefined): { used?: string; ignored: string[] } {
+function providerSummary(p: ProviderUse | undefined, code: string): { used?: string; ignored: string[] } {
   if (!p) return { ignored: ['not weighed: the message stopped before authentication'] };
+  if (p.use && code !== 'trusted-provider') {
+    // The gate weighs the provider only when its own check does not settle it.
+    return {
+      ignored: [...p.ignored, `${p.use.what} says dmarc=pass too; not needed, the decision did not rest on it`],
+    };
+  }
   return p.use ? { used: p.use.what, ignored: p.ignored } : { ignored: p.ignored };
 }
 
@@ -199,14 +207,19 @@ export function formatExplain(r: ExplainResult): string {
   if (!r.provider) out.push('   not configured: only our own verification counts');
   else {
     const f = r.provider.found;
+    const rest = (x: NonNullable<ProviderFacts['authResults']>) =>
+      [
+        ...x.dkim.map((d) => `dkim=${d.result}${d.domain ? ` (${oneLine(d.domain, 80)})` : ''}`),
+        ...(x.spf ? [`spf=${x.spf.result}${x.spf.domain ? ` (${oneLine(x.spf.domain, 80)})` : ''}`] : []),
+      ].join(', ');
     if (f.authResults) {
       out.push(
-        `   Authentication-Results by ${oneLine(f.authResults.authservId, 80)} (#${f.authResults.field}, above the entry hop): dmarc=${f.authResults.dmarc ?? 'none'} header.from=${oneLine(f.authResults.dmarcFrom ?? '?', 80)}`,
+        `   Authentication-Results by ${oneLine(f.authResults.authservId, 80)} (#${f.authResults.field}, above the entry hop): dmarc=${f.authResults.dmarc ?? 'none'} header.from=${oneLine(f.authResults.dmarcFrom ?? '?', 80)}; ${rest(f.authResults)}`,
       );
     }
     if (f.arc) {
       out.push(
-        `   ARC set i=${f.arc.instance} by ${oneLine(f.arc.authservId, 80)} (sealer ${oneLine(f.arc.sealer ?? '?', 80)}, #${f.arc.field}, above the entry hop): dmarc=${f.arc.dmarc ?? 'none'} header.from=${oneLine(f.arc.dmarcFrom ?? '?', 80)}`,
+        `   ARC set i=${f.arc.instance} by ${oneLine(f.arc.authservId, 80)} (sealer ${oneLine(f.arc.sealer ?? '?', 80)}, #${f.arc.field}, above the entry hop): dmarc=${f.arc.dmarc ?? 'none'} header.from=${oneLine(f.arc.dmarcFrom ?? '?', 80)}; ${rest(f.arc)}`,
       );
     }
     for (const n of f.notes) out.push(`   set aside: ${oneLine(n, 300)}`);

@@ -11,6 +11,11 @@
  * address, and only when every reader reads the same one: a header section or From header that parsers read two
  * ways, or a verdict mailauth computed for another From than ours, is `ambiguous-headers`. An authenticated
  * advisory older than MAX_ADVISORY_AGE is a replay (`stale-advisory`); the current time is a parameter.
+ *
+ * Hosted mail (TRUSTED_AUTHSERV_IDS): when our own check does not pass, the provider's verdict may
+ * (`trusted-provider`), but only one the gate can prove the provider wrote inside our organisation, above the entry
+ * hop, and only a dmarc=pass for exactly the From domain ({@link providerVerdict}). Without the setting nothing
+ * changes.
  */
 
 /** Stable reason codes of the trust gate (they become MessageAnalysis.reasonCode and IMAP keywords). */

@@ -65,6 +65,7 @@ test('Gmail: human text names the entry hop, the results, the decision and the a
   expect(out).toMatch(/spf=pass \(cert\.example\)/);
   expect(out).toMatch(/dmarc=pass p=reject for cert\.example — alignment: DKIM aligned, SPF aligned/);
   expect(out).toMatch(/set aside: Authentication-Results by mx\.google\.com .* below the entry hop/);
+  expect(out).toMatch(/ARC set i=1 .* says dmarc=pass too; not needed, the decision did not rest on it/);
   expect(out).toMatch(/5\. Decision: TRUSTED \(trusted\)/);
   expect(out).toMatch(/185\.220\.101\.47\s+block/);
 });
