@@ -367,7 +367,14 @@ function googleSource(s: Extract<OAuth2Settings, { provider: 'google' }>): Fetch
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see the file comment)
     const { JWT } = require('google-auth-library') as typeof GoogleAuth;
     // Domain-wide delegation: the service account acts as the mailbox (subject).
-    const jwt = new JWT({ email: k.client_email, key: k.private_key, scopes: [s.scope], subject: user });
+    const jwt = new JWT({
+      email: k.client_email,
+      key: k.private_key,
+      scopes: [s.scope],
+      subject: user,
+      // Node's own fetch: gaxios would otherwise import node-fetch dynamically on first use.
+      transporterOptions: { fetchImplementation: fetch as never },
+    });
     if (tokenUrl) {
       jwt.transporter.interceptors.request.add({
         resolved: async (opts) => {
