@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import addressparser from 'nodemailer/lib/addressparser';
 import { ConfigError, requireTrustedSenders } from '../config';
+import { parseIp } from '../net/ip';
 import { specialRangeOf } from '../net/special-ranges';
 import {
   SINGLETON_HEADERS,
@@ -698,14 +699,28 @@ export function recordedClientName(value: string): string | undefined {
   return undefined;
 }
 
+/** The key of a (recorded name, client address) pair in a set of names our own DNS confirmed. */
+export function nameKey(name: string, ip: string): string {
+  const parsed = parseIp(ip);
+  return `${name.toLowerCase()} ${parsed ? parsed.address : ip.toLowerCase()}`;
+}
+
 /** Why the client of a line written by one of our hosts is provably ours, or undefined when it is not. */
-function internalClient(line: ReceivedLine, rdns: string | undefined, patterns: string[]): string | undefined {
+function internalClient(
+  line: ReceivedLine,
+  rdns: string | undefined,
+  patterns: string[],
+  confirmed: ReadonlySet<string>,
+): string | undefined {
   if (line.ip !== undefined && isInternalAddress(line.ip)) {
     return `its client ${line.ip} is inside our network (${specialRangeOf(line.ip)!.code} address)`;
   }
   const hit = rdns === undefined || line.ip === undefined ? undefined : matchHost(rdns, patterns);
-  if (hit !== undefined) {
-    return `its writer recorded the client ${line.ip} under its reverse-DNS name ${rdns}, which matches ${hit}`;
+  if (hit !== undefined && confirmed.has(nameKey(rdns!, line.ip!))) {
+    return (
+      `its writer recorded the client ${line.ip} under its reverse-DNS name ${rdns}, which matches ${hit} and ` +
+      'resolves back to that address (checked here)'
+    );
   }
   return undefined;
 }
@@ -713,6 +728,9 @@ function internalClient(line: ReceivedLine, rdns: string | undefined, patterns: 
 /** Why a client is not provably ours, for the entry hop's sentence. */
 function externalClient(line: ReceivedLine, rdns: string | undefined, patterns: string[]): string {
   const who = `${line.ip ?? 'an unknown address'}${rdns ? ` (${rdns})` : ''}`;
+  if (rdns !== undefined && matchHost(rdns, patterns) !== undefined) {
+    return `its client ${who} is not provably ours: ${rdns} does not resolve back to ${line.ip ?? 'it'} (a reverse-DNS name is the address owner's to write)`;
+  }
   const helo = line.helo === undefined ? undefined : matchHost(line.helo, patterns);
   return helo !== undefined
     ? `its client ${who} is not provably ours: it only claims to be ${shown(line.helo!, 80)} in HELO, which any sender can say`
@@ -725,13 +743,18 @@ function externalClient(line: ReceivedLine, rdns: string | undefined, patterns: 
  * Received line must be written by one of MTA_HOSTS (else `not-via-mta`). Below it, a run of lines by our hosts is
  * followed only while the line above records a client that is provably ours: an address inside our network
  * (private, loopback, CGNAT or unique-local: a relay or filter of ours), or a reverse-DNS name matching MTA_HOSTS
- * that the line's writer, one of our hosts, recorded (Postfix and Exim write a name only when it is
- * forward-confirmed). The client's HELO never counts: the entry server is on the internet, and any sender can HELO
+ * that the line's writer, one of our hosts, recorded and that `confirmed` holds: our own DNS resolved it back to
+ * the address ({@link confirmRecordedNames}; a PTR record is the address owner's to write, and not every writer
+ * checks it). The client's HELO never counts: the entry server is on the internet, and any sender can HELO
  * as `x.prod.outlook.com` to make the gate walk on into lines it wrote itself. The lowest line of that run is where
  * the mail entered, and gives the client IP, HELO and MAIL FROM (from the line, or a Return-Path above it).
  * Everything below the entry hop is the sender's to write, whatever host it names.
  */
-export function traceMtaRoute(fields: HeaderField[], mtaHosts: string[]): RouteTrace {
+export function traceMtaRoute(
+  fields: HeaderField[],
+  mtaHosts: string[],
+  confirmed: ReadonlySet<string> = new Set(),
+): RouteTrace {
   const patterns = mtaHosts.map((h) => normalizeHostPattern(h) ?? h.toLowerCase());
   const received = [...fields.entries()].filter(([, f]) => f.name === 'received').slice(0, MAX_HOPS);
   const hops: HopTrace[] = [];
@@ -771,7 +794,7 @@ export function traceMtaRoute(fields: HeaderField[], mtaHosts: string[]): RouteT
   let entry = k;
   for (;;) {
     const { line, rdns } = at(entry);
-    const internal = internalClient(line, rdns, patterns);
+    const internal = internalClient(line, rdns, patterns, confirmed);
     const below = entry + 1 < received.length ? at(entry + 1).line : undefined;
     if (internal === undefined || below?.by === undefined || matchHost(below.by, patterns) === undefined) {
       const why =
@@ -813,6 +836,51 @@ export function traceMtaRoute(fields: HeaderField[], mtaHosts: string[]): RouteT
   if (line.helo !== undefined) route.helo = line.helo;
   if (mailFrom) route.mailFrom = mailFrom; // an empty (null) sender leaves SPF to the HELO identity
   return { route, entryIndex: index, hops };
+}
+
+/** Most recorded names confirmed per message (each costs one DNS lookup of a name under MTA_HOSTS). */
+const MAX_NAME_LOOKUPS = 8;
+
+/**
+ * The (recorded reverse-DNS name, client address) pairs of the topmost Received lines whose name matches MTA_HOSTS
+ * and whose address is public, that our own DNS resolves back: the name's A / AAAA records hold the address. Only
+ * names under MTA_HOSTS are looked up (the sender cannot make us query a domain of its choosing), at most
+ * {@link MAX_NAME_LOOKUPS}; a failed lookup confirms nothing (the run then ends higher: the safe direction).
+ */
+export async function confirmRecordedNames(
+  fields: HeaderField[],
+  mtaHosts: string[],
+  resolver: DnsResolver,
+): Promise<Set<string>> {
+  const patterns = mtaHosts.map((h) => normalizeHostPattern(h) ?? h.toLowerCase());
+  const pairs = new Map<string, { name: string; ip: string }>();
+  for (const f of fields.filter((x) => x.name === 'received').slice(0, MAX_HOPS)) {
+    const line = parseReceived(f.value);
+    if (line.by === undefined || matchHost(line.by, patterns) === undefined) {
+      if (/^from[\s(]/i.test(f.value)) break; // the run of our lines ends here
+      continue;
+    }
+    const name = recordedClientName(f.value);
+    if (name === undefined || line.ip === undefined || isInternalAddress(line.ip)) continue;
+    if (matchHost(name, patterns) === undefined) continue;
+    pairs.set(nameKey(name, line.ip), { name, ip: line.ip });
+    if (pairs.size >= MAX_NAME_LOOKUPS) break;
+  }
+  const confirmed = new Set<string>();
+  await Promise.all(
+    [...pairs.entries()].map(async ([key, { name, ip }]) => {
+      const type = isIP(ip) === 6 ? 'AAAA' : 'A';
+      try {
+        const answers = (await resolver(name, type)) as unknown[];
+        if (Array.isArray(answers) && answers.some((a) => typeof a === 'string' && nameKey(name, a) === key)) {
+          confirmed.add(key);
+        }
+      } catch {
+        // Not confirmed: the hop is not followed.
+      }
+    }),
+  );
+  return confirmed;
 }
 
 /** The entry hop ({@link traceMtaRoute}) without the trace: the route, or why there is none. */
@@ -1069,8 +1137,13 @@ function readDate(fields: HeaderField[]): string | undefined {
 }
 
 /** Reads everything the screen needs without DNS: From, duplicates, attached messages, forward markers, route. */
-export async function gatherFacts(raw: Buffer, mtaHosts: string[], authservIds: string[] = []): Promise<MessageFacts> {
-  return (await readMessageFacts(raw, mtaHosts, authservIds)).facts;
+export async function gatherFacts(
+  raw: Buffer,
+  mtaHosts: string[],
+  authservIds: string[] = [],
+  resolver?: DnsResolver,
+): Promise<MessageFacts> {
+  return (await readMessageFacts(raw, mtaHosts, authservIds, resolver)).facts;
 }
 
 /** {@link gatherFacts}, with how the entry hop was found (for `mail2waf explain`). */
@@ -1078,6 +1151,7 @@ export async function readMessageFacts(
   raw: Buffer,
   mtaHosts: string[],
   authservIds: string[] = [],
+  resolver?: DnsResolver,
 ): Promise<{ facts: MessageFacts; trace: RouteTrace }> {
   const section = readHeaderSection(raw);
   const fields = section.fields;
@@ -1107,7 +1181,9 @@ export async function readMessageFacts(
   const forwardedInline =
     isForwardSubject(parsed.subject ?? '') || hasForwardMarker(parsed.text ?? '') || hasForwardMarker(html);
 
-  const trace = traceMtaRoute(fields, mtaHosts);
+  // Without a resolver no recorded name is confirmed: only internal addresses extend the run.
+  const confirmed = resolver ? await confirmRecordedNames(fields, mtaHosts, resolver) : new Set<string>();
+  const trace = traceMtaRoute(fields, mtaHosts, confirmed);
   const { route, problem } = trace;
   const facts: MessageFacts = {
     from: { headerCount: fromFields.length, addresses: from.addresses },
@@ -1293,7 +1369,7 @@ export async function examineMessage(
   opts: { verifyUntrusted?: boolean } = {},
 ): Promise<TrustExamination> {
   const ids = trust.trustedAuthservIds ?? [];
-  const { facts, trace } = await readMessageFacts(raw, trust.mtaHosts, ids);
+  const { facts, trace } = await readMessageFacts(raw, trust.mtaHosts, ids, resolver);
   const screened = screenMessage(facts, trust);
   const verify =
     facts.route !== undefined &&

@@ -10,6 +10,7 @@ import {
   createTrustGate,
   findMtaRoute,
   loadDnsRecordsFile,
+  nameKey,
   parseAuthResults,
   readHeaderFields,
   readMessageFacts,
@@ -172,17 +173,50 @@ describe('the entry hop in a chain of internal hops', () => {
     expect(recordedClientName('from [192.0.2.7] ([192.0.2.7]) by mx; d')).toBeUndefined();
   });
 
-  test('an internal hop proven by its recorded reverse-DNS name is followed to the entry below it', () => {
-    const t = trace(
+  test('an internal hop proven by its recorded reverse-DNS name, confirmed by our DNS, is followed to the entry', () => {
+    const t = traceMtaRoute(
+      readHeaderFields(
+        crlf(
+          'Received: by 2002:a05:6a10:a10c:b0:4f5:2a38:4a3a with SMTP id k1; d',
+          'Received: from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41]) by mx.google.com with SMTPS id x; d',
+          'Received: from mail.cert.example (mail.cert.example. [203.0.113.25]) by smtp-relay.google.com with ESMTPS id y; d',
+          'Received: from forged (forged [192.0.2.99]) by mx.google.com; d',
+        ),
+      ),
       ['*.google.com'],
-      'Received: by 2002:a05:6a10:a10c:b0:4f5:2a38:4a3a with SMTP id k1; d',
-      'Received: from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41]) by mx.google.com with SMTPS id x; d',
-      'Received: from mail.cert.example (mail.cert.example. [203.0.113.25]) by smtp-relay.google.com with ESMTPS id y; d',
-      'Received: from forged (forged [192.0.2.99]) by mx.google.com; d',
+      new Set([nameKey('mail-sor-f41.google.com', '209.85.220.41')]),
     );
     expect(t.route).toMatchObject({ by: 'smtp-relay.google.com', ip: CERT_IP });
     expect(t.hops.map((h) => h.role)).toEqual(['handoff', 'internal', 'entry', 'sender']);
-    expect(t.hops[1]!.why).toMatch(/reverse-DNS name mail-sor-f41\.google\.com, which matches \*\.google\.com/);
+    expect(t.hops[1]!.why).toMatch(
+      /reverse-DNS name mail-sor-f41\.google\.com, which matches \*\.google\.com and resolves back to that address/,
+    );
+  });
+
+  test('a reverse-DNS name is the address owner’s to write: followed only when our DNS resolves it back', async () => {
+    // The outsider sets the PTR of its own address to a Google name; the writer records it. Our DNS says that
+    // name is not this address, so the entry hop stays the outsider's line, not the forged one below it.
+    const message = (name: string, ip: string) =>
+      crlf(
+        `Received: from ${name} (${name}. [${ip}]) by mx.google.com with ESMTPS id a; d`,
+        `Received: from mail.cert.example (mail.cert.example. [${CERT_IP}]) by smtp-relay.google.com with ESMTPS id b; d`,
+        'From: advisories@cert.example',
+      );
+    const dns = staticResolver({
+      'mail-sor-f41.google.com': { A: ['209.85.220.41'] },
+      'evil.google.com': { A: ['192.0.2.1'] },
+    });
+    const forged = await readMessageFacts(message('evil.google.com', OUTSIDER_IP), ['*.google.com'], [], dns);
+    expect(forged.facts.route?.ip).toBe(OUTSIDER_IP);
+    expect(forged.trace.hops[0]!.why).toMatch(/evil\.google\.com does not resolve back to 198\.51\.100\.66/);
+    const noRecord = await readMessageFacts(message('nx.google.com', OUTSIDER_IP), ['*.google.com'], [], dns);
+    expect(noRecord.facts.route?.ip).toBe(OUTSIDER_IP);
+    const real = await readMessageFacts(message('mail-sor-f41.google.com', '209.85.220.41'), ['*.google.com'], [], dns);
+    expect(real.facts.route).toMatchObject({ by: 'smtp-relay.google.com', ip: CERT_IP });
+    // Without a resolver (DNS-free callers) no name is confirmed.
+    expect(
+      (await readMessageFacts(message('mail-sor-f41.google.com', '209.85.220.41'), ['*.google.com'])).facts.route?.ip,
+    ).toBe('209.85.220.41');
   });
 
   test('a forged internal-looking line below the entry hop never moves the entry hop', () => {
