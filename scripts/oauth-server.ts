@@ -7,6 +7,7 @@
  *        signed client assertion as msal-node sends it), refresh_token, urn:ietf:params:oauth:grant-type:jwt-bearer
  *        (a service account's signed JWT, subject = the mailbox, as google-auth-library sends it)
  *   POST /introspect   token=<access token> → {active, email, username, client_id, scope, exp}
+ *   POST /revoke       token=<access token> (RFC 7009): the token stops working at once (tests of a refused token)
  *   GET  /stats        {issued, byGrant, byClient, introspections, refused}: tests count the tokens issued
  *   GET  /health       ok
  *
@@ -262,8 +263,13 @@ const server = createServer((req, res) => {
     if (req.method === 'GET' && path === '/stats')
       return send(res, 200, { ...stats, live: tokens.size, ttlSeconds: TTL_S });
     const tokenPath = /^\/(?:([^/]+)\/oauth2\/v2\.0\/)?token$/.exec(path);
-    if (req.method === 'POST' && (tokenPath || path === '/introspect')) {
+    if (req.method === 'POST' && (tokenPath || path === '/introspect' || path === '/revoke')) {
       const form = new URLSearchParams(await body(req));
+      if (path === '/revoke') {
+        const revoked = tokens.delete(form.get('token') ?? '');
+        log(`revoke ${revoked ? 'done' : 'unknown token'}`);
+        return send(res, 200, {});
+      }
       if (path === '/introspect') {
         const answer = introspect(form);
         log(
