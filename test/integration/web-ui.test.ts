@@ -1,8 +1,8 @@
 /**
  * The Temporal Web UI in a real browser (Debian's headless Chromium, driven by playwright-core) with the codec
  * server configured: the browser signs in at the codec server's /login (the UI cannot send a bearer token of ours;
- * it sends cookies with "Include cross-origin credentials"), the UI's Data Encoder settings point at the codec
- * server (the same localStorage entries its settings dialog writes: the shared dev server is not restarted with
+ * it sends cookies with "Include cross-origin credentials"), the UI's Codec Server settings point at the codec
+ * server (through its Codec Server dialog, a browser setting: the shared dev server is not restarted with
  * --ui-codec-endpoint), the sweep is found through a search attribute, and its page shows the decoded result.
  * Screenshots go to docs/screenshots/ (the README shows them).
  */
@@ -19,7 +19,6 @@ import { startCodecServer, stopChild } from '../helpers/codec-server';
 
 // Browser globals in functions that run in the page (the project's TypeScript has no DOM library).
 declare const document: { body?: { innerText: string } };
-declare const localStorage: { setItem(key: string, value: string): void };
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(repoRoot, 'docs', 'screenshots');
@@ -116,13 +115,14 @@ test('the Web UI finds the sweep by a search attribute and shows its decoded res
     expect(await page.innerText('body')).not.toContain(subject);
     await page.screenshot({ path: join(SHOTS, 'web-ui-encrypted-sweep.png') });
 
-    // The UI's Data Encoder settings, as its dialog stores them (localStorage of the UI's origin); then the same
-    // page again: the result, decrypted by the codec server, shows the advisory's subject and the blocked address.
-    await page.evaluate((endpoint) => {
-      localStorage.setItem('endpoint', JSON.stringify(endpoint));
-      localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
-      localStorage.setItem('includeCredentials', 'true');
-    }, codec.url);
+    // The UI's codec server settings, through its dialog as a person sets them (stored in the browser): this
+    // browser's endpoint over the cluster's (the shared dev server has none), with cookies sent along. Then the
+    // same page again: the result, decrypted by the codec server, shows the advisory's subject and address.
+    await page.click('button[aria-label="Configure Codec Server"]');
+    await page.getByText('Use my browser setting and ignore Cluster-level setting.').click();
+    await page.getByPlaceholder('Paste your endpoint here').fill(codec.url);
+    await page.getByText('Include cross-origin credentials').click();
+    await page.getByRole('button', { name: 'Apply' }).click();
     await page.reload();
     await waitForText(page, subject);
     await waitForText(page, address);
