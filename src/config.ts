@@ -157,6 +157,14 @@ const workerSchema = clientSchema.extend({
     .transform((v) => (v === 'off' || Number(v) === 0 ? undefined : Number(v))),
   HEALTH_HOST: nonEmpty.default('127.0.0.1'),
   HEALTH_CHECK_INTERVAL: duration.default('60s'),
+  // Logs (src/logging.ts): JSON lines on stdout, or text when stdout is a terminal; LOG_FORMAT decides otherwise.
+  LOG_LEVEL: z
+    .string()
+    .trim()
+    .default('INFO')
+    .transform((v) => (v.toUpperCase() === 'WARNING' ? 'WARN' : v.toUpperCase()))
+    .pipe(z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'])),
+  LOG_FORMAT: z.enum(['json', 'text']).optional(),
   // How long a SIGTERM waits for in-flight activities before cancelling them (they are retried elsewhere).
   SHUTDOWN_GRACE: duration.default('30s'),
   // Mailbox watch (src/watch/): sweep within a second of new mail (IMAP IDLE, else polling); the Schedule is the
@@ -256,6 +264,8 @@ export interface WorkerConfig extends ClientConfig {
   source: SettingsSource;
   /** The health listener (port undefined: off) and how often it re-checks Temporal, IMAP and WAF. */
   health: { port?: number; host: string; checkIntervalMs: number };
+  /** LOG_LEVEL, and LOG_FORMAT when set (else JSON unless stdout is a terminal: src/logging.ts). */
+  log: { level: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'; format?: 'json' | 'text' };
   /** SHUTDOWN_GRACE: time in-flight activities get to finish after SIGTERM. */
   shutdownGraceMs: number;
   /** The mailbox watch: WATCH_MAILBOX, WATCH_DEBOUNCE, WATCH_POLL_INTERVAL (when the server has no IDLE). */
@@ -1033,6 +1043,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     dkimSelectors: dkimSelectors(c.DKIM_SELECTORS),
     source: settings.source,
     health: { port: c.HEALTH_PORT, host: c.HEALTH_HOST, checkIntervalMs: ms(c.HEALTH_CHECK_INTERVAL) },
+    log: { level: c.LOG_LEVEL, ...(c.LOG_FORMAT ? { format: c.LOG_FORMAT } : {}) },
     shutdownGraceMs: ms(c.SHUTDOWN_GRACE),
     watch: {
       enabled: c.WATCH_MAILBOX,

@@ -4,7 +4,7 @@
  */
 import { WAFV2Client, ListIPSetsCommand } from '@aws-sdk/client-wafv2';
 import { Client } from '@temporalio/client';
-import { Runtime, Worker, DefaultLogger, GracefulShutdownPeriodExpiredError, type LogLevel } from '@temporalio/worker';
+import { Runtime, Worker, GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities, type Activities } from './activities';
 import { createResolver } from './activities/authenticate';
@@ -18,6 +18,8 @@ import { imapCheck, temporalCheck, wafCheck } from './health-checks';
 import { connectNative, describeAddress } from './temporal-connection';
 import { dataConverterFor } from './codec';
 import { startMailboxWatch, type MailboxWatch } from './watch/mailbox-watch';
+import { activityMetricsInterceptor, freeLoopbackPort, Metrics, metricsRoute } from './metrics';
+import { StructuredLogger, resolveLogFormat, secretsOf } from './logging';
 
 /** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
 export async function preflight(config: WorkerConfig, wafClient: (region: string) => WAFV2Client, mailer: Transporter) {
@@ -69,6 +71,8 @@ export interface CreateWorkerOptions {
    * `main()` passes it). The SDK's default is 0: cancel at once, which in-process tests rely on.
    */
   shutdownGraceMs?: number;
+  /** The process's metrics registry (`main()` serves it on /metrics); by default a registry of this worker's own. */
+  metrics?: Metrics;
 }
 
 export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptions = {}) {
@@ -101,7 +105,17 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     namespace: native.namespace,
     ...(dataConverter ? { dataConverter } : {}),
   });
+  const metrics =
+    opts.metrics ??
+    new Metrics({ ipSetCapacity: config.policy.maxEntriesPerSet, tokenSources: tokenSourcesOf(config) });
+  // Pending approvals are running approval workflows: Temporal's visibility knows, asked at scrape time.
+  metrics.countPendingApprovals(() =>
+    temporal.workflow
+      .count(`WorkflowType = "approvalWorkflow" AND ExecutionStatus = "Running" AND TaskQueue = "${config.taskQueue}"`)
+      .then((c) => c.count),
+  );
   const activities = createActivities({
+    metrics,
     imap: config.imap,
     processedMailbox: config.processedMailbox,
     quarantineMailbox: config.quarantineMailbox,
@@ -113,6 +127,7 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     mailer,
     report: config.report,
     alerts: config.alerts,
+    reportTargets: config.targets.map((t) => t.name),
     webUiUrl: process.env.TEMPORAL_UI_URL,
     namespace: native.namespace,
     // Trust gate: trusted senders, our MTA's names, and DNS (a static records file only on local stacks/tests).
@@ -130,6 +145,8 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
       ? { workflowBundle: opts.workflowBundle }
       : (prebuiltWorkflowBundle() ?? { workflowsPath: require.resolve('./workflows') })),
     activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
+    // Runs in the worker process, not the workflow sandbox: failed activity attempts, and the sweeps they end.
+    interceptors: { activity: [activityMetricsInterceptor(metrics)] },
     ...(opts.shutdownGraceMs !== undefined
       ? {
           shutdownGraceTime: opts.shutdownGraceMs,
@@ -138,15 +155,38 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
         }
       : {}),
   });
-  return { worker, connection: native.connection, temporal, wafClient };
+  return { worker, connection: native.connection, temporal, wafClient, metrics };
+}
+
+/** What the logs must never show: the mail passwords, the payload and search keys, the OAuth2 client secret. */
+function logSecrets(config: WorkerConfig): string[] {
+  const env = process.env;
+  return secretsOf([
+    config.imap.password,
+    config.smtp.password,
+    env.OAUTH2_CLIENT_SECRET,
+    env.OAUTH2_REFRESH_TOKEN,
+    env.AWS_SECRET_ACCESS_KEY,
+    env.SEARCH_KEY,
+    env.CODEC_SERVER_TOKEN,
+    // PAYLOAD_KEYS is `id:key,id:key`: each key alone, and the whole value.
+    env.PAYLOAD_KEYS,
+    ...(env.PAYLOAD_KEYS ?? '').split(',').map((k) => k.slice(k.indexOf(':') + 1)),
+  ]);
+}
+
+/** The OAuth2 token sources of the mail logins (IMAP and SMTP share one when both use OAuth2). */
+function tokenSourcesOf(config: WorkerConfig) {
+  return [...new Set([config.imap.oauth2, config.smtp.oauth2].filter((s) => s !== undefined))];
 }
 
 /** Installs the configured safety policy in every target's blocklist (this worker serves the update). */
-async function installPolicy(temporal: Client, config: WorkerConfig) {
+async function installPolicy(temporal: Client, config: WorkerConfig, logger: StructuredLogger, metrics: Metrics) {
   const { neverBlock, minPrefixV4, minPrefixV6 } = config.policy;
   for (const target of config.targets) {
     const installed = await submitPolicy(temporal, config.taskQueue, target, config.policy);
-    console.error(
+    metrics.unblocked(target, installed.unblocked.length, 'policy');
+    logger.notice(
       `mail2waf worker: policy installed in target ${target.name} (${neverBlock.length} never-block ranges, ` +
         `floor /${minPrefixV4} and /${minPrefixV6})` +
         (installed.unblocked.length
@@ -170,11 +210,37 @@ export function prebuiltWorkflowBundle(): { workflowBundle: { codePath: string }
 
 /** The worker process: `node lib/worker.js`, `npm run worker` and `mail2waf worker` (src/cli/worker.ts) run this. */
 export async function main() {
-  const level = (process.env.LOG_LEVEL?.toUpperCase() ?? 'INFO') as LogLevel;
+  const config = loadWorkerConfig();
+  // One logger for us, the SDK and its native core (forwarded); JSON lines unless stdout is a terminal.
+  const logger = new StructuredLogger({
+    level: config.log.level,
+    format: resolveLogFormat(config.log.format, process.stdout.isTTY === true),
+    secrets: logSecrets(config),
+  });
+  // The SDK's runtime metrics: its exporter binds a loopback port of its own, and our /metrics serves them too.
+  const sdkMetricsPort = config.health.port === undefined ? undefined : await freeLoopbackPort();
   // The signals are ours, not the Runtime's: the first SIGTERM/SIGINT turns /readyz to 503 before the worker
   // stops polling, so an orchestrator stops counting on it; a second one exits at once.
-  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
-  const config = loadWorkerConfig();
+  Runtime.install({
+    logger,
+    shutdownSignals: [],
+    telemetryOptions: {
+      logging: { filter: { core: config.log.level, other: 'WARN' }, forward: {} },
+      ...(sdkMetricsPort === undefined
+        ? {}
+        : {
+            metrics: {
+              prometheus: {
+                bindAddress: `127.0.0.1:${sdkMetricsPort}`,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }),
+    },
+  });
+  const metrics = new Metrics({ ipSetCapacity: config.policy.maxEntriesPerSet, tokenSources: tokenSourcesOf(config) });
 
   // The listener starts first: /livez answers while the worker checks its servers and loads its workflows.
   const health = new HealthMonitor({ intervalMs: config.health.checkIntervalMs });
@@ -185,16 +251,17 @@ export async function main() {
       : await startHealthServer({ host, port, routes: healthRoutes(health) }).catch((err: Error) => {
           throw new ConfigError([err.message]);
         });
+  server?.routes.set('/metrics', metricsRoute(metrics, `http://127.0.0.1:${sdkMetricsPort}/metrics`));
 
   let worker: Worker | undefined = undefined;
   let watch: MailboxWatch | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (!worker) {
-      console.error(`mail2waf worker: ${signal} during start-up — nothing is running yet, exiting`);
+      logger.notice(`mail2waf worker: ${signal} during start-up — nothing is running yet, exiting`);
       process.exit(0);
     }
     if (health.draining) {
-      console.error(
+      logger.notice(
         `mail2waf worker: ${signal} again — exiting now; in-flight activities are retried by another worker after their timeout`,
       );
       process.exit(2);
@@ -202,14 +269,14 @@ export async function main() {
     health.beginDrain();
     // No new sweeps from the watch while draining (a running one finishes, or resumes on another worker).
     void watch?.stop();
-    console.error(
+    logger.notice(
       `mail2waf worker: ${signal} — draining: no new tasks; in-flight activities have ${config.shutdownGraceMs / 1000} s to finish (SHUTDOWN_GRACE)`,
     );
     if (worker.getState() === 'RUNNING') worker.shutdown();
     // Last resort, should the drain itself hang (the SDK gives up SHUTDOWN_FORCE_AFTER_GRACE_MS after the grace).
     setTimeout(
       () => {
-        console.error('mail2waf worker: the drain did not finish in time, exiting');
+        logger.notice('mail2waf worker: the drain did not finish in time, exiting');
         process.exit(2);
       },
       config.shutdownGraceMs + SHUTDOWN_FORCE_AFTER_GRACE_MS + 10_000,
@@ -218,11 +285,11 @@ export async function main() {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  const created = await createWorker(config, { shutdownGraceMs: config.shutdownGraceMs });
+  const created = await createWorker(config, { shutdownGraceMs: config.shutdownGraceMs, metrics });
   const { connection, temporal, wafClient } = created;
   worker = created.worker;
   const w = worker;
-  console.error(
+  logger.notice(
     `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}` +
       (config.watch.enabled ? `, watching mailbox ${config.mailbox}` : '') +
       (server ? `, health http://${host.includes(':') ? `[${host}]` : host}:${server.port}/readyz` : ''),
@@ -240,13 +307,13 @@ export async function main() {
     // The blocklist is the safety choke point: give it the configured policy now, so that a changed never-block
     // list takes effect at once, not at the next block. A failure stops the worker; a drain does not wait for it.
     let policyError: unknown;
-    installPolicy(temporal, config).catch((err: unknown) => {
+    installPolicy(temporal, config, logger, metrics).catch((err: unknown) => {
       policyError = err;
       if (w.getState() === 'RUNNING') w.shutdown();
     });
     await running;
     if (policyError) throw policyError;
-    if (health.draining) console.error('mail2waf worker: drained, exiting');
+    if (health.draining) logger.notice('mail2waf worker: drained, exiting');
   } finally {
     await watch?.stop();
     health.stop();

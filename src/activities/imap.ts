@@ -14,6 +14,7 @@ import type { MailOAuth2 } from '../oauth';
 import { oauth2Failure } from '../oauth/failure';
 import { capNotes, capOptional, capString, PayloadLimits } from '../shared/limits';
 import type { MessageAnalysis, MessageRef } from '../shared/types';
+import type { MetricsDeps } from '../metrics';
 
 export interface ImapSettings {
   host: string;
@@ -264,7 +265,7 @@ function checkUidValidity(ref: { mailbox: string; uidValidity: string }, actual:
   }
 }
 
-export function createImapActivities(deps: ImapDeps) {
+export function createImapActivities(deps: ImapDeps & MetricsDeps) {
   const settings = deps.imap;
 
   async function listPending(input: ListPendingInput): Promise<ListPendingResult> {
@@ -272,6 +273,15 @@ export function createImapActivities(deps: ImapDeps) {
       // Held messages wait in the inbox for their approval workflow; sweeps leave them alone.
       const found = await client.search({ unKeyword: HELD_KEYWORD }, { uid: true });
       const uids = (found || []).sort((a, b) => a - b);
+      if (deps.metrics) {
+        // The lowest UID arrived first: its INTERNALDATE dates the oldest message waiting (metrics only).
+        const first =
+          uids[0] === undefined
+            ? undefined
+            : await client.fetchOne(String(uids[0]), { internalDate: true }, { uid: true });
+        const arrived = first ? new Date(first.internalDate ?? NaN).getTime() : NaN;
+        deps.metrics.mailboxListed(input.mailbox, uids.length, Number.isFinite(arrived) ? arrived : undefined);
+      }
       return { uidValidity, uids: uids.slice(0, input.limit), remaining: Math.max(0, uids.length - input.limit) };
     });
   }

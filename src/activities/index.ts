@@ -6,8 +6,16 @@ import { createPolicyActivities, type PolicyDeps } from './policy';
 import { createReportActivities, type ReportDeps } from './report';
 import { createSearchKeyActivities, type SearchKeyDeps } from './search-keys';
 import { createWafActivities, type WafDeps } from './waf';
+import type { MetricsDeps } from '../metrics';
 
-export type ActivityDeps = ImapDeps & WafDeps & BlocklistDeps & ReportDeps & SearchKeyDeps & PolicyDeps & AlertDeps;
+export type ActivityDeps = ImapDeps &
+  WafDeps &
+  BlocklistDeps &
+  ReportDeps &
+  SearchKeyDeps &
+  PolicyDeps &
+  AlertDeps &
+  MetricsDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {

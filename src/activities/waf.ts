@@ -16,6 +16,7 @@ import { formatCidr, parseCidr, toWafEntry } from '../net/ip';
 import { wafEntryProblem } from '../policy/waf-entry';
 import { ErrorTypes } from '../shared/constants';
 import type { SyncPlan, SyncReport, TargetRef } from '../shared/types';
+import type { MetricsDeps } from '../metrics';
 
 export interface WafDeps {
   /** One client per Region (CloudFront IP sets live in us-east-1). */
@@ -163,7 +164,8 @@ function wafFailure(err: unknown, what: string): never {
   throw ApplicationFailure.retryable(`${what}: ${name}: ${e.message}`, 'WafError');
 }
 
-export function createWafActivities(deps: WafDeps) {
+export function createWafActivities(deps: WafDeps & MetricsDeps) {
+  const metrics = deps.metrics;
   // Names → ids are stable for the life of an IP set; caching saves a List call per sync.
   const idCache = new Map<string, string>();
 
@@ -202,7 +204,9 @@ export function createWafActivities(deps: WafDeps) {
       for (let attempt = 1; attempt <= LOCK_RETRIES; attempt++) {
         heartbeat({ name, attempt });
         const got = await client.send(new GetIPSetCommand({ Name: name, Scope: target.scope, Id: id }));
+        metrics?.wafCall(target, 'read', 'ok');
         const current = got.IPSet?.Addresses ?? [];
+        metrics?.ipSetSize(target, name, version, current.length);
         const merge = mergeIpSet(current, side.ours, side.remove, {
           shared: plan.shared,
           fresh: plan.fresh,
@@ -235,10 +239,13 @@ export function createWafActivities(deps: WafDeps) {
               Description: got.IPSet?.Description,
             }),
           );
+          metrics?.wafCall(target, 'write', 'ok');
+          metrics?.ipSetSize(target, name, version, merge.next.length);
           log.info('updated IP set', { name, added: merge.added, removed: merge.removed, total: merge.next.length });
           return { ...report, wrote: true };
         } catch (err) {
-          if (!(err instanceof WAFOptimisticLockException)) throw err;
+          if (!(err instanceof WAFOptimisticLockException)) throw Object.assign(err as object, { wafWrite: true });
+          metrics?.wafLockConflict(target);
           log.warn('IP set changed under us; reading again', { name, attempt });
         }
       }
@@ -247,13 +254,25 @@ export function createWafActivities(deps: WafDeps) {
         ErrorTypes.WafLockConflict,
       );
     } catch (err) {
+      // Counted here, not in wafFailure: a failed read or write, a throttle (lock conflicts are counted above).
+      if (!(err instanceof ApplicationFailure)) {
+        metrics?.wafCall(target, (err as { wafWrite?: boolean }).wafWrite ? 'write' : 'read', 'error');
+        metrics?.wafError(target, err);
+      }
       wafFailure(err, what);
     }
   }
 
   async function syncIpSets(input: SyncInput): Promise<SyncReport> {
-    const v4 = await syncOne(input.target, input.target.ipSetV4Name, 4, input.plan.v4);
-    const v6 = await syncOne(input.target, input.target.ipSetV6Name, 6, input.plan.v6);
+    let v4: SideReport, v6: SideReport;
+    try {
+      v4 = await syncOne(input.target, input.target.ipSetV4Name, 4, input.plan.v4);
+      v6 = await syncOne(input.target, input.target.ipSetV6Name, 6, input.plan.v6);
+    } catch (err) {
+      metrics?.wafSynced(input.target, false);
+      throw err;
+    }
+    metrics?.wafSynced(input.target, true);
     const strip = ({ foreignList: _f, sharedList: _s, ...rest }: SideReport) => rest;
     return {
       at: new Date().toISOString(),

@@ -24,6 +24,8 @@ export interface MailOAuth2 {
   invalidate(user: string, token: string): void;
   /** Tokens fetched from the endpoint so far. */
   readonly fetched: number;
+  /** Token requests (first fetch or renewal) that failed so far: the worker's metrics read it at each scrape. */
+  readonly failed: number;
   /** `text` without the configured secrets or anything token-shaped. */
   redact(text: string): string;
 }
@@ -43,6 +45,7 @@ export function createMailOAuth2(
   const scrub = (text: string) => redact(text, [...secrets, ...issued]);
   const keyOf = (user: string) => (perUser ? user.toLowerCase() : '');
   const described = `MailOAuth2(${settings.provider})`;
+  let failed = 0;
   return {
     provider: settings.provider,
     credentialSettings: credentialSettings(settings),
@@ -54,6 +57,7 @@ export function createMailOAuth2(
         if (issued.size > 64) issued.delete(issued.values().next().value!);
         return t;
       } catch (err) {
+        failed++;
         if (isOAuth2Error(err)) {
           err.message = scrub(err.message);
           throw err;
@@ -69,6 +73,9 @@ export function createMailOAuth2(
     },
     get fetched() {
       return cache.fetched;
+    },
+    get failed() {
+      return failed;
     },
     redact: scrub,
     toJSON: () => ({ provider: settings.provider }),
