@@ -154,7 +154,11 @@ function authenticateClient(req: IncomingMessage, form: URLSearchParams): Client
   }
   const c = clientById(id);
   if (c.clientSecret && !(secret && same(secret, c.clientSecret))) {
-    throw new OAuthError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+    throw new OAuthError(
+      401,
+      'invalid_client',
+      c.tenant ? 'AADSTS7000215: Invalid client secret provided.' : 'the client secret is not valid',
+    );
   }
   return c;
 }
