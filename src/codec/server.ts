@@ -13,7 +13,7 @@
  * CORS answers only the configured Web UI origins (CODEC_CORS_ORIGIN), with credentials and the headers the UI
  * sends (Content-Type, X-Namespace, Authorization); a request from any other origin is refused before it is read.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Payload } from '@temporalio/common';
 import { AesGcmCodec, PayloadCodecError } from './aes-gcm';
@@ -124,13 +124,19 @@ export function codecRequestHandler(opts: CodecServerOptions & { endpoint: () =>
   const codec = new AesGcmCodec(opts.keys);
   const log = opts.log ?? (() => undefined);
   const origins = new Set(opts.corsOrigins);
+  // The cookie holds a value derived from the token, not the token: a browser profile that leaks it does not give
+  // away the bearer token scripts use (cookies on 127.0.0.1 also reach every other port of the host).
+  const session =
+    opts.token === undefined
+      ? undefined
+      : createHmac('sha256', opts.token).update('mail2waf codec-server session').digest('base64url');
 
   const authorized = (req: IncomingMessage): boolean => {
     if (opts.token === undefined) return true;
     const auth = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (auth && sameSecret(auth[1]!.trim(), opts.token)) return true;
-    const session = cookie(req, SESSION_COOKIE);
-    return session !== undefined && sameSecret(session, opts.token);
+    const presented = cookie(req, SESSION_COOKIE);
+    return presented !== undefined && session !== undefined && sameSecret(presented, session);
   };
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -189,7 +195,7 @@ export function codecRequestHandler(opts: CodecServerOptions & { endpoint: () =>
         res.writeHead(200, {
           ...headers,
           'Content-Type': 'text/html; charset=utf-8',
-          'Set-Cookie': `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${secure}`,
+          'Set-Cookie': `${SESSION_COOKIE}=${session ?? ''}; HttpOnly; SameSite=Strict; Path=/${secure}`,
         });
         res.end(loginPage('This browser is signed in.', [...origins], opts.endpoint()));
         return;

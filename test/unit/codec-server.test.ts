@@ -109,6 +109,7 @@ test('/login: the right token sets an HttpOnly SameSite=Strict cookie that autho
   expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE}=`));
   expect(cookie).toMatch(/HttpOnly/);
   expect(cookie).toMatch(/SameSite=Strict/);
+  expect(cookie).not.toContain(token); // a value derived from it
   const viaCookie = await fetch(`${server.url}/decode`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Origin: UI, Cookie: cookie.split(';')[0]! },
