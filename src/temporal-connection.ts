@@ -4,7 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { dataConverterFor } from './codec';
 import { loadPayloadKeys } from './config';
 
@@ -33,6 +33,9 @@ export async function connectClient(env: Env = process.env): Promise<Client> {
 
 export async function connectNative(): Promise<{ connection: NativeConnection; namespace: string }> {
   const { connectionOptions, namespace } = temporalSettings();
-  const connection = await NativeConnection.connect(connectionOptions);
+  // The worker SDK is loaded here, not at the top: read-only CLI commands import this module too.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { NativeConnection: Native } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+  const connection = await Native.connect(connectionOptions);
   return { connection, namespace };
 }

@@ -11,18 +11,26 @@ import type { CliContext } from './context';
 import { UserError, type Printer } from './output';
 import { lazy } from './lazy';
 
-/** The approval workflows still waiting (visibility query), each with what it would block and from where. */
-export async function listApprovals(client: Client): Promise<ApprovalSummary[]> {
+/** How long one approval may take to answer its summary query before it is listed as unanswered. */
+const QUERY_TIMEOUT_MS = 5_000;
+
+/**
+ * The approval workflows still waiting on this task queue (visibility query), each with what it would block and
+ * from where. Queries run side by side, each bounded: a run whose worker is gone must not stall the list.
+ */
+export async function listApprovals(client: Client, taskQueue: string): Promise<ApprovalSummary[]> {
   const { approvalSummaryQuery } = lazy.messages();
-  const out: ApprovalSummary[] = [];
-  const running = client.workflow.list({ query: `WorkflowType = 'approvalWorkflow' AND ExecutionStatus = 'Running'` });
-  for await (const wf of running) {
-    const summary = await client.workflow
-      .getHandle(wf.workflowId, wf.runId)
-      .query(approvalSummaryQuery)
-      .catch(() => undefined); // finished between the list and the query
-    if (summary && summary.status === 'waiting') out.push(summary);
+  const query =
+    `WorkflowType = 'approvalWorkflow' AND ExecutionStatus = 'Running' AND ` +
+    `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
+  const asked: Promise<ApprovalSummary | undefined>[] = [];
+  for await (const wf of client.workflow.list({ query })) {
+    const answer = client.workflow.getHandle(wf.workflowId, wf.runId).query(approvalSummaryQuery);
+    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), QUERY_TIMEOUT_MS).unref());
+    // Finished between the list and the query, or no worker answers: not listed.
+    asked.push(Promise.race([answer, timeout]).catch(() => undefined));
   }
+  const out = (await Promise.all(asked)).filter((s): s is ApprovalSummary => s?.status === 'waiting');
   return out.sort((a, b) => (a.deadline ?? '').localeCompare(b.deadline ?? ''));
 }
 
@@ -84,7 +92,7 @@ export function registerApproval(program: Command, ctx: CliContext, printer: () 
     .command('approvals')
     .description('list the held messages waiting for approval: addresses, sender, message, deadline')
     .action(async () => {
-      printer().result(await listApprovals(await ctx.client()), formatApprovals);
+      printer().result(await listApprovals(await ctx.client(), ctx.config().taskQueue), formatApprovals);
     });
   for (const verb of ['approve', 'reject'] as const) {
     program
