@@ -129,6 +129,8 @@ test('the Web UI finds the sweep by a search attribute and shows its decoded res
     expect(decodeCalls.length).toBeGreaterThan(0);
     expect(decodeCalls.every((s) => s === 200)).toBe(true);
     expect(await page.innerText('body')).not.toMatch(/"[A-Za-z0-9+/]{200,}={0,2}"/);
+    // The subject sits further down the result: bring it into view for the screenshot.
+    await page.getByText(subject).first().scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SHOTS, 'web-ui-decoded-sweep.png'), fullPage: false });
   } finally {
     await stopChild(codec.child);
