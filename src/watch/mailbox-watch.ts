@@ -14,7 +14,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type Logger } from '@temporalio/common';
 import type { ImapFlow } from 'imapflow';
-import { imapClient, type ImapSettings } from '../activities/imap';
+import { connectImap, type ImapSettings } from '../activities/imap';
 import type { WorkerConfig } from '../config';
 import type { SweepInput, SweepResult } from '../shared/types';
 import { sweepInputOf } from '../sweep-input';
@@ -43,7 +43,7 @@ export interface MailboxWatchOptions {
   sweepRetry?: BackoffOptions;
   logger: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   /** Tests: a new IMAP client (default: the activities' client, same TLS and login rules). */
-  connect?: (settings: ImapSettings) => ImapFlow;
+  connect?: (settings: ImapSettings, onError: (err: Error) => void) => Promise<ImapFlow>;
   now?: () => number;
 }
 
@@ -117,7 +117,8 @@ export class MailboxWatch {
     clearTimeout(this.timer);
     this.wakeSleep?.();
     this.client?.close();
-    await this.loop;
+    // A connection attempt in flight ends within imapflow's timeouts; a drain does not wait that long for it.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   /** New mail, or a reconnect: a sweep soon (debounced), or right after the one that runs. */
@@ -197,19 +198,18 @@ export class MailboxWatch {
 
   /** One connection: open the mailbox, ask for a catch-up sweep, then IDLE (or poll) until it drops. */
   private async watchOnce(): Promise<void> {
-    const client = (this.opts.connect ?? imapClient)(this.opts.imap);
-    this.client = client;
-    // Without an 'error' listener a socket error would be an uncaught exception in the worker.
-    client.on('error', (err: Error) => {
+    // The activities' connection: same TLS and login rules, and with OAuth2 one more try with a new token when
+    // the server refuses a cached one. The error listener keeps a socket error from crashing the worker.
+    const client = await (this.opts.connect ?? connectImap)(this.opts.imap, (err: Error) => {
       this.opts.logger.warn('mailbox watch: IMAP error', { mailbox: this.opts.mailbox, error: err.message });
     });
+    this.client = client;
     client.on('exists', (d: { count: number; prevCount: number }) => {
       if (d.count > d.prevCount) this.notify(`exists ${d.prevCount} -> ${d.count}`);
     });
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     try {
-      await client.connect();
-      if (this.stopped) return;
+      if (this.stopped || !client.usable) return;
       // Read-only (EXAMINE): the watch only listens; sweeps use connections of their own.
       await client.mailboxOpen(this.opts.mailbox, { readOnly: true });
       const idle = client.capabilities.has('IDLE');

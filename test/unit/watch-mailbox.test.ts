@@ -104,7 +104,12 @@ function setUp(opts: { sweepFails?: number } = {}) {
     sweepRetry: { initialMs: 10, maxMs: 40 },
     loginRetry: { initialMs: 400, maxMs: 400 },
     logger: quiet,
-    connect: () => new FakeClient(server) as unknown as ImapFlow,
+    connect: async (_settings, onError) => {
+      const c = new FakeClient(server);
+      c.on('error', onError);
+      await c.connect();
+      return c as unknown as ImapFlow;
+    },
   });
   return { server, sweeps, watch, maxRunning: () => maxRunning, running: () => running };
 }
