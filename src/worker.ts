@@ -292,6 +292,7 @@ export async function main() {
   logger.notice(
     `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}` +
       (config.watch.enabled ? `, watching mailbox ${config.mailbox}` : '') +
+      (config.payloadKeys ? `, payloads encrypted (key ${config.payloadKeys.current.id})` : ', payloads in clear') +
       (server ? `, health http://${host.includes(':') ? `[${host}]` : host}:${server.port}/readyz` : ''),
   );
   try {
