@@ -14,10 +14,11 @@ import type {
   UnblockRequest,
   UnblockResult,
 } from './shared/types';
+import type { blocklistWorkflow } from './workflows/blocklist';
 
 /** How to start a target's blocklist if it does not run yet: with the configured safety policy. */
 function startOperation(taskQueue: string, target: TargetRef, policy: BlockPolicy) {
-  return new WithStartWorkflowOperation('blocklistWorkflow', {
+  return new WithStartWorkflowOperation<typeof blocklistWorkflow>('blocklistWorkflow', {
     workflowId: blocklistWorkflowId(target.name),
     taskQueue,
     args: [{ target, policy }],

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
 import type { SweepInput, SweepResult } from '../shared/types';
+import type { mailboxSweepWorkflow } from '../workflows/sweep';
 import { sweepInputOf } from '../sweep-input';
 import type { CliContext } from './context';
 import type { Printer } from './output';
@@ -39,7 +40,7 @@ export function registerSweep(program: Command, ctx: CliContext, printer: () => 
     .action(async (opts: { wait?: boolean; dryRun?: boolean; mailbox?: string }) => {
       const client = await ctx.client();
       const workflowId = `${SWEEP_WORKFLOW_PREFIX}-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const handle = await client.workflow.start('mailboxSweepWorkflow', {
+      const handle = await client.workflow.start<typeof mailboxSweepWorkflow>('mailboxSweepWorkflow', {
         workflowId,
         taskQueue: ctx.config().taskQueue,
         args: [sweepInput(ctx, opts)],
@@ -48,7 +49,7 @@ export function registerSweep(program: Command, ctx: CliContext, printer: () => 
         printer().result({ workflowId, runId: handle.firstExecutionRunId }, (r) => `started sweep ${r.workflowId}`);
         return;
       }
-      const result = (await handle.result()) as SweepResult;
+      const result: SweepResult = await handle.result();
       printer().result(result, formatSweep);
     });
 }
