@@ -5,7 +5,9 @@
  *
  * The connecting IP, HELO and MAIL FROM come only from the entry hop, found by position from the top (and a
  * Return-Path our delivery added above it), never from lines the sender wrote: everything below the entry hop,
- * and every header of a message that never passed through our MTA, is the sender's to invent.
+ * and every header of a message that never passed through our MTA, is the sender's to invent. The same position
+ * decides which of a hosted-mail provider's verdicts may count (TRUSTED_AUTHSERV_IDS): only those written above the
+ * entry hop, inside our organisation.
  *
  * Everything here reads hostile input, so every scan is linear or bounded (hand-written scanners instead of
  * backtracking regexes), and whatever two readers could read differently is reported, not guessed at.
