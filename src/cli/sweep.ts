@@ -25,6 +25,9 @@ export function formatSweep(r: SweepResult): string {
     ...r.messages
       .filter((m) => m.status === 'quarantined')
       .map((m) => `  quarantined uid ${m.uid}: ${m.reasonCode} — ${m.reason}`),
+    ...(r.held ?? []).map(
+      (h) => `  held uid ${h.uids.join(', ')} for approval (${h.kind}): mail2waf approve|reject ${h.approvalId}`,
+    ),
     r.reportMessageId ? `  report ${r.reportMessageId} sent to ${r.reportSentTo}` : '  no report (nothing to report)',
   ];
   return lines.join('\n');
