@@ -9,6 +9,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import { connectImap, imapClient } from '../../src/activities/imap';
+import { smtpTransportOptions } from '../../src/activities/report';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../../src/config';
 import { createMailOAuth2, ENTRA_AUTHORITY, ENTRA_SCOPE, GOOGLE_SCOPE, OAuth2RefusedError } from '../../src/oauth';
 import { ErrorTypes } from '../../src/shared/constants';
@@ -180,7 +181,18 @@ mail('mail with OAuth2 (stack in oauth2 mode)', () => {
     await client.logout();
     expect(oauth2.fetched).toBe(before + 1);
     expect(await oauth2.token(advisories)).not.toBe(cached);
-  });
+
+    // The same for SMTP: nodemailer asks again with `renew` after the relay refused the token.
+    const current = await oauth2.token(advisories);
+    const smtp = nodemailer.createTransport(smtpTransportOptions(setup.config.smtp));
+    await smtp.verify(); // logs in with the current token
+    await fetch(`${env.STACK_OAUTH_URL}/revoke`, { method: 'POST', body: new URLSearchParams({ token: current }) });
+    const fresh = nodemailer.createTransport(smtpTransportOptions(setup.config.smtp));
+    await fresh.verify();
+    expect(oauth2.fetched).toBe(before + 2);
+    smtp.close();
+    fresh.close();
+  }, 60_000);
 
   test('sweeps work end to end while tokens expire (20 s) and are renewed: IMAP and the report over XOAUTH2', async () => {
     const before = await stats();
