@@ -1,5 +1,5 @@
 /** OAuth2 mail login settings (src/config.ts mailAuth): what each provider needs, and secrets kept out of files. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadWorkerConfig } from '../../src/config';
@@ -101,4 +101,5 @@ test('the client secret and refresh token come from *_FILE, never from the setti
   expect(problems({ ...base, MAIL2WAF_CONFIG: join(dir, 'settings.yaml') })).toEqual([
     expect.stringMatching(/OAUTH2_CLIENT_SECRET: secrets do not belong in the settings file/),
   ]);
+  rmSync(dir, { recursive: true, force: true });
 });
