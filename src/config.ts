@@ -1064,5 +1064,6 @@ export function sweepPolicyOf(c: ClientConfig): SweepPolicy {
     holdForApproval: c.holdForApproval,
     sourceTtls: c.sourceTtls,
     searchAttributes: c.searchAttributes,
+    blockTtlMs: c.policy.ttlMs ?? null,
   };
 }

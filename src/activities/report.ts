@@ -9,6 +9,10 @@ import type { MailOAuth2 } from '../oauth';
 import { oauth2Failure } from '../oauth/failure';
 import { renderHeldApproval } from '../report/approval';
 import type { ApprovalState, ApprovalSummary, BlockResult, SweepResult } from '../shared/types';
+import type { Client } from '@temporalio/client';
+import { blocklistWorkflowId } from '../shared/constants';
+import { statusQuery } from '../shared/messages';
+import { reportThreadId, type IpSetFill } from '../report/model';
 import type { MetricsDeps } from '../metrics';
 
 export interface ReportDeps {
@@ -17,6 +21,10 @@ export interface ReportDeps {
   /** Base URL of the Temporal Web UI, for a link in the report (optional). */
   webUiUrl?: string;
   namespace: string;
+  /** For the IP sets' fill in the report: the blocklists' status query (optional; the report goes without). */
+  temporal?: Client;
+  /** Targets whose blocklists the report shows (the worker's WAF targets). */
+  reportTargets?: string[];
 }
 
 /** SMTP settings as the worker has them (see config.ts). */
@@ -130,17 +138,55 @@ export function mailSender(deps: Pick<ReportDeps, 'mailer' | 'report'>) {
 
 export function createReportActivities(deps: ReportDeps & MetricsDeps) {
   const send = mailSender(deps);
+  const workflowUrl = (workflowId: string) =>
+    deps.webUiUrl
+      ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(workflowId)}`
+      : undefined;
+
+  /**
+   * Each target's entries per IP set and write health, asked of its blocklist; a blocklist that does not answer
+   * within a few seconds is left out (the report must not wait on it).
+   */
+  async function ipSetFill(): Promise<IpSetFill[]> {
+    const temporal = deps.temporal;
+    if (!temporal || !deps.reportTargets?.length) return [];
+    const one = async (name: string): Promise<IpSetFill | undefined> => {
+      const id = blocklistWorkflowId(name);
+      const status = await Promise.race([
+        temporal.workflow.getHandle(id).query(statusQuery),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref()),
+      ]).catch(() => undefined);
+      if (!status) return undefined;
+      const f: IpSetFill = {
+        target: name,
+        v4: status.entries.v4,
+        v6: status.entries.v6,
+        ceiling: Math.min(status.policy?.maxEntriesPerSet ?? 10_000, 10_000),
+        pendingChanges: status.pendingChanges,
+      };
+      if (status.lastSyncError) f.lastSyncError = status.lastSyncError;
+      const url = workflowUrl(id);
+      if (url) f.blocklistUrl = url;
+      return f;
+    };
+    const all = await Promise.all(deps.reportTargets.map(one));
+    return all.filter((f): f is IpSetFill => f !== undefined);
+  }
 
   async function sendReport(input: { sweepId: string; runId: string; result: SweepResult }) {
-    const webUiUrl = deps.webUiUrl
-      ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(input.sweepId)}`
-      : undefined;
-    const { subject, text } = renderReport(input.result, { webUiUrl });
+    const webUiUrl = workflowUrl(input.sweepId);
+    const fill = await ipSetFill();
+    const { subject, text, html } = renderReport(input.result, { webUiUrl, fill });
+    // Every report of a mailbox on one day answers the same (never sent) root, so clients show one thread a day.
+    const thread = reportThreadId(input.result.mailbox, new Date());
     const sent = await send({
       subject,
       text,
+      html,
       messageId: reportMessageId(input.sweepId, input.runId),
-      headers: { 'X-Mail2waf-Sweep': input.sweepId },
+      inReplyTo: thread,
+      references: [thread],
+      headers: { 'X-Mail2waf-Sweep': input.sweepId, 'Auto-Submitted': 'auto-generated' },
     });
     // Once per sweep that saw messages: the sweep's outcome and each message's verdict (never in workflow code).
     deps.metrics?.sweepReported(input.result);

@@ -1,10 +1,55 @@
-/** Pure rendering of the sweep report e-mail: one plain-text message a security engineer can read at a glance. */
+/**
+ * Pure rendering of the sweep report e-mail: an HTML document (html.ts) and this plain-text alternative, which a
+ * security engineer can read at a glance in any client.
+ */
 import { oneLine } from '../shared/text';
 import type { ApprovalState, BlockResult, Refusal, SweepResult } from '../shared/types';
+import { renderReportHtml } from './html';
+import { addressRows, expiryWords, refusalWords, type IpSetFill } from './model';
 
 export interface RenderedReport {
   subject: string;
   text: string;
+  html: string;
+}
+
+export interface ReportOptions {
+  /** The sweep in the Temporal Web UI. */
+  webUiUrl?: string;
+  /** The blocklists' fill and health when the report was sent (from their status query). */
+  fill?: IpSetFill[];
+  /** "now" for expiry words (tests pin it). */
+  now?: number;
+}
+
+function addressLines(result: SweepResult, now: number): string[] {
+  return addressRows(result).map((r) => {
+    const why =
+      r.why || r.code
+        ? `: ${r.fate === 'refused' && r.code ? `${refusalWords({ code: r.code })} — ` : ''}${oneLine(r.why ?? r.code, 500)}`
+        : '';
+    const expires = ['blocked', 'would block', 'renewed', 'already there'].includes(r.fate)
+      ? ` — expires ${expiryWords(r.expiresAt, now)}`
+      : '';
+    const target = r.target !== undefined ? ` [${oneLine(r.target, 64)}]` : '';
+    const from = r.message
+      ? ` — from "${r.message.subject === undefined ? '(no subject)' : oneLine(r.message.subject, 200)}" ` +
+        `<${oneLine(r.message.from ?? 'unknown', 200)}> (uid ${r.message.uid})`
+      : '';
+    const where = r.where ? ` — found in ${oneLine(r.where, 320)}` : '';
+    return `${oneLine(r.value, 60)}${target} — ${r.fate}${why}${expires}${from}${where}`;
+  });
+}
+
+function fillLines(fill: IpSetFill[] | undefined): string[] {
+  const pct = (n: number, c: number) => `${n}/${c} (${c > 0 ? Math.round((n / c) * 100) : 0} %)`;
+  return (fill ?? []).map(
+    (f) =>
+      `${oneLine(f.target, 64)}: IPv4 ${pct(f.v4, f.ceiling)}, IPv6 ${pct(f.v6, f.ceiling)}` +
+      `${f.pendingChanges ? `, ${f.pendingChanges} change(s) waiting` : ''}` +
+      `${f.lastSyncError ? ` — last write FAILED: ${oneLine(f.lastSyncError, 500)}` : ''}` +
+      `${f.blocklistUrl ? ` — ${f.blocklistUrl}` : ''}`,
+  );
 }
 
 /**
@@ -28,7 +73,8 @@ function refusalLine(r: Refusal): string {
   return `${oneLine(r.value)} — ${oneLine(r.code)}: ${oneLine(r.reason, 1000)}`;
 }
 
-export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = {}): RenderedReport {
+export function renderReport(result: SweepResult, opts: ReportOptions = {}): RenderedReport {
+  const now = opts.now ?? Date.now();
   const block = result.block ?? { added: [], alreadyPresent: [], refused: [], synced: true };
   const processed = result.messages.filter((m) => m.status === 'processed');
   const quarantined = result.messages.filter((m) => m.status === 'quarantined');
@@ -68,6 +114,9 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
         ...b.refused.map((r) => `  refused ${refusalLine(r)}`),
         '',
       ]),
+    ...list('Addresses: what happened, where from, until when', addressLines(result, now)),
+    result.addressesLeftOut ? `…and ${result.addressesLeftOut} more address(es): mail2waf why <ip>\n` : '',
+    ...list('IP sets (entries of ours / ceiling per set)', fillLines(opts.fill)),
     ...list(
       'Messages processed',
       processed.map((m) => [
@@ -105,6 +154,7 @@ export function renderReport(result: SweepResult, opts: { webUiUrl?: string } = 
         .filter((l, i, all) => !(l === '' && all[i - 1] === ''))
         .join('\n')
         .trim() + '\n',
+    html: renderReportHtml(result, { subject, sweepUrl: opts.webUiUrl, fill: opts.fill, now }),
   };
 }
 

@@ -317,6 +317,8 @@ export interface SweepPolicy {
   holdForApproval: string[];
   sourceTtls: { match: string; ttlMs: number | null }[];
   searchAttributes: boolean;
+  /** BLOCK_TTL of the worker's blocklists (null: permanent), for the expiry the report shows. */
+  blockTtlMs?: number | null;
 }
 
 export interface SweepMessageOutcome {
@@ -348,6 +350,21 @@ export interface SweepResult {
   reportSentTo?: string;
   /** Approval workflows this sweep started for held messages (they wait on their own; the sweep does not). */
   held?: { approvalId: string; kind: ApprovalInput['kind']; uids: number[]; reason: string }[];
+  /** Per address, for the report: which message and place it came from and until when (the first few hundred). */
+  addresses?: ReportAddress[];
+  /** Addresses found beyond those in `addresses` (the report says how many it leaves out). */
+  addressesLeftOut?: number;
+}
+
+/** One address of a sweep as the report shows it. Bounded: see REPORT_ADDRESSES in src/report/addresses.ts. */
+export interface ReportAddress {
+  value: string;
+  /** The message (uid in the swept mailbox) it came from; the first one when several carried it. */
+  uid: number;
+  /** Where in the message it was found (part, attachment, line), capped. */
+  where?: string;
+  /** When a block of it would end: ISO time; null = permanent; absent = not blocked by this sweep. */
+  expiresAt?: string | null;
 }
 
 /** Answer of the `configure` update: entries taken out because the new policy forbids them. */

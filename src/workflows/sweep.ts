@@ -43,6 +43,7 @@ import { approvalWorkflow } from './approval';
 import { legacySweep } from './sweep-legacy';
 import { submitBlocks } from './submit-blocks';
 import { tellAlerts } from './alerts';
+import { reportAddresses } from '../report/addresses';
 
 const imap = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -108,12 +109,14 @@ function failureText(err: unknown): string {
 async function sweep(input: SweepInput): Promise<SweepResult> {
   const { workflowId: sweepId, runId } = workflowInfo();
   const { mailbox } = input;
-  const policy = effectiveSweepPolicy(await imap.sweepPolicy(), input);
+  const workerPolicy = await imap.sweepPolicy();
+  const policy = effectiveSweepPolicy(workerPolicy, input);
   const { dryRun, targets } = policy;
 
   const pending = await imap.listPending({ mailbox, limit: policy.maxMessages });
   const plan = planSweep(await analyzeAll(mailbox, pending.uidValidity, pending.uids), policy.holdForApproval);
-  const candidates = candidatesOf(plan.trusted, new Date().toISOString(), policy.sourceTtls);
+  const now = new Date().toISOString();
+  const candidates = candidatesOf(plan.trusted, now, policy.sourceTtls);
   const base = {
     sweepId,
     targets,
@@ -147,6 +150,12 @@ async function sweep(input: SweepInput): Promise<SweepResult> {
   const result: SweepResult = { sweepId, mailbox, dryRun, messages, block: blocks[targets[0]!.name] };
   if (targets.length > 1 && result.block) result.blocks = blocks;
   if (held.length > 0) result.held = held;
+  // For the report: which message and place each address came from, and until when a block of it lasts.
+  const blocking = Object.keys(blocks).length > 0 ? plan.trusted : [];
+  const others = [...(blocking.length ? [] : plan.trusted), ...plan.held];
+  const { addresses, leftOut } = reportAddresses(blocking, others, now, policy.sourceTtls, workerPolicy.blockTtlMs);
+  if (addresses.length > 0) result.addresses = addresses;
+  if (leftOut > 0) result.addressesLeftOut = leftOut;
   await markFindable(
     policy.searchAttributes,
     sweepSearchValues(result),
