@@ -200,6 +200,7 @@ const NOT_THE_MESSAGE = new Set<string>([
   ErrorTypes.UidValidityChanged,
   ErrorTypes.ImapError,
   ErrorTypes.DnsTemporaryError,
+  ErrorTypes.OAuth2Refused,
 ]);
 
 /** The failure text when the message itself is to blame (analysis threw or ran out of time), else undefined. */
