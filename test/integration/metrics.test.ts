@@ -1,0 +1,180 @@
+/**
+ * `GET /metrics` of a real worker process (src/worker.ts main(), as deployed) on the real stack: after a sweep that
+ * blocks and quarantines, an empty sweep, a sweep that fails (its mailbox does not exist) and a WAF IP set deleted
+ * by hand, mail2waf's counters moved as expected, and the Temporal SDK's runtime metrics are served beside them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DeleteIPSetCommand } from '@aws-sdk/client-wafv2';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { blocklistWorkflowId } from '../../src/shared/constants';
+import { syncUpdate } from '../../src/shared/messages';
+import type { SweepInput, SweepResult } from '../../src/shared/types';
+import { connectClient } from '../../src/temporal-connection';
+import { buildAdvisory } from '../../scripts/sample-advisories';
+import { appendMessage, ipSet, isolatedSetup, repoRoot, type TestSetup } from '../helpers/stack';
+
+let setup: TestSetup;
+let proc: ChildProcess | undefined;
+let output = '';
+let client: Client;
+let port: number;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+beforeAll(async () => {
+  setup = await isolatedSetup();
+  port = await freePort();
+  proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'worker.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, ...setup.env, HEALTH_PORT: String(port), WATCH_MAILBOX: 'false', LOG_LEVEL: 'WARN' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 120_000;
+  while (!/mail2waf worker: task queue/.test(output)) {
+    if (proc.exitCode !== null) throw new Error(`worker exited with ${proc.exitCode}:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`worker not ready:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  client = await connectClient(setup.env);
+});
+
+afterAll(async () => {
+  if (proc && proc.exitCode === null) {
+    const exited = new Promise((r) => proc!.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  }
+  await client?.connection.close();
+  await setup?.cleanup();
+});
+
+function sweep(mailbox = setup.config.mailbox): Promise<SweepResult> {
+  const input: SweepInput = { target: setup.config.target, mailbox, maxMessages: 50 };
+  return client.workflow.execute('mailboxSweepWorkflow', {
+    workflowId: `test-metrics-sweep-${randomBytes(4).toString('hex')}`,
+    taskQueue: setup.config.taskQueue,
+    args: [input],
+  });
+}
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The Prometheus text exposition format, parsed (comments skipped). */
+function parse(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) throw new Error(`not an exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+async function scrape(): Promise<{ text: string; samples: Sample[]; type: string | null }> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  return { text, samples: parse(text), type: res.headers.get('content-type') };
+}
+
+/** The value of the one sample of `name` whose labels include `labels` (0 when there is none). */
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return hits.reduce((sum, s) => sum + s.value, 0);
+}
+
+test('after sweeps that block, quarantine, find nothing and fail, /metrics shows the counters moved', async () => {
+  const target = setup.config.target.name;
+  const before = (await scrape()).samples;
+  expect(value(before, 'mail2waf_sweeps_total')).toBe(0);
+
+  await appendMessage(
+    setup,
+    await buildAdvisory({
+      subject: 'Metrics test advisory',
+      text: 'Block the scanner at 193.142.146.77 please.\n',
+      messageId: `<metrics-${randomBytes(4).toString('hex')}@cert.example>`,
+    }),
+  );
+  await appendMessage(setup, Buffer.from('\u0000\u0001garbage that is not MIME\r\n\r\n\u0002 1.2.3.4\r\n', 'binary'));
+
+  // 1. Blocks one address and quarantines the junk.
+  const first = await sweep();
+  expect(first.messages.map((m) => m.status).sort()).toEqual(['processed', 'quarantined']);
+  let { samples } = await scrape();
+  expect(value(samples, 'mail2waf_sweeps_total', { outcome: 'blocked' })).toBe(1);
+  expect(value(samples, 'mail2waf_messages_total', { verdict: 'processed' })).toBe(1);
+  expect(value(samples, 'mail2waf_messages_total', { verdict: 'quarantined', reason: 'invalid-mime' })).toBe(1);
+  expect(value(samples, 'mail2waf_addresses_total', { target, action: 'blocked' })).toBe(1);
+  expect(value(samples, 'mail2waf_waf_requests_total', { target, operation: 'write', result: 'ok' })).toBeGreaterThan(
+    0,
+  );
+  expect(value(samples, 'mail2waf_waf_requests_total', { target, operation: 'read', result: 'ok' })).toBeGreaterThan(0);
+  expect(value(samples, 'mail2waf_waf_syncs_total', { target, result: 'ok' })).toBeGreaterThan(0);
+  const v4 = await ipSet(setup, 'v4');
+  expect(value(samples, 'mail2waf_ipset_entries', { target, ip_set: v4.name, ip_version: '4' })).toBe(
+    v4.addresses.length,
+  );
+  expect(value(samples, 'mail2waf_ipset_fill_ratio', { target, ip_set: v4.name })).toBeCloseTo(
+    v4.addresses.length / setup.config.policy.maxEntriesPerSet!,
+  );
+  // The sweep listed two waiting messages: the oldest's age is known (seconds, since it was appended).
+  const age = value(samples, 'mail2waf_inbox_oldest_message_age_seconds', { mailbox: setup.config.mailbox });
+  expect(age).toBeGreaterThan(0);
+  expect(age).toBeLessThan(600);
+  expect(samples.some((s) => s.name === 'mail2waf_approvals_pending')).toBe(true);
+
+  // 2. Nothing waiting: an empty sweep, and no inbox age any more.
+  await sweep();
+  samples = (await scrape()).samples;
+  expect(value(samples, 'mail2waf_sweeps_total', { outcome: 'empty' })).toBe(1);
+  expect(samples.some((s) => s.name === 'mail2waf_inbox_oldest_message_age_seconds')).toBe(false);
+
+  // 3. A mailbox that does not exist: the sweep fails, and so does its listPending (ConfigError).
+  await expect(sweep(`${setup.config.mailbox}-missing`)).rejects.toBeInstanceOf(WorkflowFailedError);
+  samples = (await scrape()).samples;
+  expect(value(samples, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBe(1);
+  expect(
+    value(samples, 'mail2waf_activity_failures_total', { activity: 'listPending', error_type: 'ConfigError' }),
+  ).toBe(1);
+
+  // 4. The IPv6 set deleted by hand: the next sync of the blocklist fails.
+  const v6 = await ipSet(setup, 'v6');
+  await setup.waf.send(
+    new DeleteIPSetCommand({ Name: v6.name, Id: v6.id, Scope: 'REGIONAL', LockToken: v6.lockToken }),
+  );
+  const answer = await client.workflow.getHandle(blocklistWorkflowId(target)).executeUpdate(syncUpdate);
+  expect(answer.error).toBeTruthy(); // the sync's ActivityFailure, whose cause names the missing set
+  const scraped = await scrape();
+  samples = scraped.samples;
+  expect(value(samples, 'mail2waf_waf_syncs_total', { target, result: 'failed' })).toBeGreaterThan(0);
+  expect(
+    value(samples, 'mail2waf_activity_failures_total', { activity: 'syncIpSets', error_type: 'WafNotFound' }),
+  ).toBeGreaterThan(0);
+
+  // Every counter is a Prometheus counter with _total; the SDK's runtime metrics are there too.
+  expect(scraped.type).toMatch(/^text\/plain; version=0\.0\.4/);
+  for (const m of scraped.text.matchAll(/^# TYPE (mail2waf_\S+) counter$/gm)) expect(m[1]).toMatch(/_total$/);
+  expect(value(samples, 'temporal_workflow_completed_total', { workflow_type: 'mailboxSweepWorkflow' })).toBe(2);
+  expect(value(samples, 'temporal_workflow_failed_total', { workflow_type: 'mailboxSweepWorkflow' })).toBe(1);
+  expect(samples.some((s) => s.name === 'temporal_worker_task_slots_available')).toBe(true);
+});
