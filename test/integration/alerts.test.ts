@@ -16,7 +16,8 @@ import { submitBlock } from '../../src/blocklist-client';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import { alertsQuery, alertsWorkflowId, blockUpdate } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
-import { ipSet, isolatedSetup, uniqueName, waitFor, withImap, type TestSetup } from '../helpers/stack';
+import { appendMessage, ipSet, isolatedSetup, uniqueName, waitFor, withImap, type TestSetup } from '../helpers/stack';
+import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
 import { startWorker, workflowBundle, type RunningWorker } from '../helpers/worker';
 
 jest.setTimeout(240_000);
@@ -222,6 +223,43 @@ test('an IP set deleted by hand: one alert while the sync fails; recreated, the 
     expect(hooksAbout(condition)).toHaveLength(2);
     const back = await ipSet(setup, 'v4');
     expect(back.addresses).toEqual(['45.133.1.91/32', '45.133.1.92/32']);
+  } finally {
+    await w.stop();
+  }
+});
+
+test('an approval nobody answers: one alert before its deadline, resolved when it times out', async () => {
+  const w = await startWorker(setup);
+  try {
+    await appendMessage(
+      setup,
+      await buildAdvisory({
+        from: 'Alice <alice@mail2waf.test>',
+        subject: 'Phishing report',
+        text: 'Reported with the Report Phishing button.',
+        attachments: [{ filename: 'phish.eml', content: phishEml('45.9.148.31'), contentType: 'message/rfc822' }],
+      }),
+    );
+    // 8 s to decide: the warning comes a quarter of that (2 s) before the deadline.
+    const input: SweepInput = {
+      target: setup.config.target,
+      mailbox: setup.config.mailbox,
+      guardrails: { ...setup.config.guardrails, approvalTimeoutMs: 8_000 },
+    };
+    const result: SweepResult = await w.client.workflow.execute('mailboxSweepWorkflow', {
+      workflowId: `test-sweep-${randomBytes(4).toString('hex')}`,
+      taskQueue: setup.config.taskQueue,
+      args: [input],
+    });
+    const approvalId = result.held![0]!.approvalId;
+    const condition = `approval-expiring:${approvalId}`;
+    const mails = await settledMails(condition, 2);
+    expect(mails.map((m) => m.state).sort()).toEqual(['raised', 'resolved']);
+    const raised = mails.find((m) => m.state === 'raised')!;
+    expect(raised.text).toContain(`mail2waf approve ${approvalId}`);
+    expect(raised.text).toContain('No answer by');
+    expect(mails.find((m) => m.state === 'resolved')!.text).toContain('Approval timed-out');
+    expect(hooksAbout(condition)).toHaveLength(2);
   } finally {
     await w.stop();
   }
