@@ -743,6 +743,8 @@ export interface ReadConfig {
   taskQueue: string;
   scheduleId: string;
   mailbox: string;
+  /** HMAC key of search attribute values (SEARCH_KEY, or derived from PAYLOAD_KEYS), for `find`. */
+  searchKey?: Buffer;
 }
 
 const readSchema = z.object({
@@ -751,6 +753,8 @@ const readSchema = z.object({
   MAIL2WAF_TASK_QUEUE: clientSchema.shape.MAIL2WAF_TASK_QUEUE,
   MAIL2WAF_SCHEDULE_ID: clientSchema.shape.MAIL2WAF_SCHEDULE_ID,
   IMAP_MAILBOX: clientSchema.shape.IMAP_MAILBOX,
+  PAYLOAD_KEYS: nonEmpty.optional(),
+  SEARCH_KEY: nonEmpty.optional(),
 });
 
 /**
@@ -760,7 +764,7 @@ const readSchema = z.object({
  */
 export function loadReadConfig(env: Env = process.env): ReadConfig {
   const settings = settingsOf(env);
-  const c = parse(readSchema, withSecretFiles(settings.env, []), settings.source);
+  const c = parse(readSchema, withSecretFiles(settings.env, ['PAYLOAD_KEYS', 'SEARCH_KEY']), settings.source);
   const names = c.WAF_TARGETS
     ? c.WAF_TARGETS.split(',')
         .map((x) => x.trim().split('=')[0]!.trim())
@@ -770,12 +774,14 @@ export function loadReadConfig(env: Env = process.env): ReadConfig {
   if (bad.length > 0) throw new ConfigError(bad.map((n) => `WAF_TARGETS: "${n}" is not a target name`));
   if (names.length === 0) throw new ConfigError(['WAF_TARGETS lists no target']);
   const targets = names.map((name) => ({ name }));
+  const { searchKey } = payloadAndSearchKeys(c);
   return {
     targets,
     target: targets[0]!,
     taskQueue: c.MAIL2WAF_TASK_QUEUE,
     scheduleId: c.MAIL2WAF_SCHEDULE_ID,
     mailbox: c.IMAP_MAILBOX,
+    ...(searchKey ? { searchKey } : {}),
   };
 }
 

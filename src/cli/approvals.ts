@@ -92,7 +92,7 @@ export function registerApproval(program: Command, ctx: CliContext, printer: () 
     .command('approvals')
     .description('list the held messages waiting for approval: addresses, sender, message, deadline')
     .action(async () => {
-      printer().result(await listApprovals(await ctx.client(), ctx.config().taskQueue), formatApprovals);
+      printer().result(await listApprovals(await ctx.client(), ctx.readConfig().taskQueue), formatApprovals);
     });
   for (const verb of ['approve', 'reject'] as const) {
     program

@@ -120,7 +120,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
       if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw new UserError('--offset must be 0 or more and --limit from 1 to 1000');
       }
-      const target = ctx.config().target;
+      const target = ctx.readConfig().target;
       const client = await ctx.client();
       const { listQuery } = lazy.messages();
       const entries = await client.workflow
@@ -146,7 +146,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
     .command('status')
     .description('show the blocklist state: entry counts, pending writes, last sync, foreign entries')
     .action(async () => {
-      const target = ctx.config().target;
+      const target = ctx.readConfig().target;
       const client = await ctx.client();
       const { statusQuery } = lazy.messages();
       const status = await client.workflow
@@ -206,7 +206,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
     .description('is this address blocked, by which entry, since and until when, because of which messages')
     .action(async (value: string) => {
       const canonical = requireValue(value);
-      const target = ctx.config().target;
+      const target = ctx.readConfig().target;
       const client = await ctx.client();
       const { whyQuery } = lazy.messages();
       const answer = await client.workflow
@@ -220,7 +220,7 @@ export function registerBlocklist(program: Command, ctx: CliContext, printer: ()
     .command('sync')
     .description('re-read the IP sets now, restore entries of ours removed by hand, and report the drift')
     .action(async () => {
-      const target = ctx.config().target;
+      const target = ctx.readConfig().target;
       const client = await ctx.client();
       const { syncUpdate } = lazy.messages();
       const answer = await client.workflow

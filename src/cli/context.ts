@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { userInfo } from 'node:os';
-import type { ClientConfig } from '../config';
+import type { ClientConfig, ReadConfig } from '../config';
 import { UserError } from './output';
 import { stackEnvNote, withStackEnv } from './stack-env';
 import { lazy } from './lazy';
@@ -14,6 +14,8 @@ type Env = Record<string, string | undefined>;
 
 export interface CliContext {
   config(): ClientConfig;
+  /** What a read needs (target names, task queue, schedule id, search key): no AWS, mail or policy settings. */
+  readConfig(): ReadConfig;
   client(): Promise<Client>;
   actor(): string;
   /** One environment variable (settings outside the validated config, such as endpoint overrides). */
@@ -35,6 +37,7 @@ export function createContext(
 ): CliContext {
   let settings: Env | undefined;
   let config: ClientConfig | undefined;
+  let readConfig: ReadConfig | undefined;
   let client: Client | undefined;
   // The environment as given, completed from the local stack's .stack/env when it names no deployment.
   const effectiveEnv = (): Env => {
@@ -46,7 +49,22 @@ export function createContext(
     }
     return settings;
   };
+  const pickTarget = <T extends { name: string }>(targets: T[], first: T): T => {
+    const wanted = targetName();
+    const target = wanted ? targets.find((t) => t.name === wanted) : first;
+    if (!target) {
+      throw new UserError(`unknown target "${wanted}" — configured targets: ${targets.map((t) => t.name).join(', ')}`);
+    }
+    return target;
+  };
   return {
+    readConfig() {
+      if (!readConfig) {
+        const loaded = lazy.config().loadReadConfig(effectiveEnv());
+        readConfig = { ...loaded, target: pickTarget(loaded.targets, loaded.target) };
+      }
+      return readConfig;
+    },
     config() {
       if (!config) {
         // Loaded here, not at the top: zod and the schema are only needed by commands that read settings.

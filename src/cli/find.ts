@@ -62,7 +62,7 @@ export function registerFind(program: Command, ctx: CliContext, printer: () => P
       const { attribute, value, matched } = searchTerm(term);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { searchValue } = require('../activities/search-keys') as typeof import('../activities/search-keys');
-      const stored = searchValue(value, ctx.config().searchKey);
+      const stored = searchValue(value, ctx.readConfig().searchKey);
       const client = await ctx.client();
       const limit = Math.max(1, Number(opts.limit) || 50);
       const runs: FoundRun[] = [];

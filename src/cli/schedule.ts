@@ -24,7 +24,7 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
   const schedule = program.command('schedule').description('manage the Temporal Schedule that starts sweeps');
 
   const describe = async (): Promise<ScheduleSummary> => {
-    const id = ctx.config().scheduleId;
+    const id = ctx.readConfig().scheduleId;
     const client = await ctx.client();
     const { ScheduleNotFoundError } = lazy.temporalClient();
     const d = await client.schedule
@@ -97,7 +97,7 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
       .description(help)
       .option('--note <text>', 'why (shown in describe and the Web UI)')
       .action(async (opts: { note?: string }) => {
-        const id = ctx.config().scheduleId;
+        const id = ctx.readConfig().scheduleId;
         const handle = (await ctx.client()).schedule.getHandle(id);
         const { ScheduleNotFoundError } = lazy.temporalClient();
         const note = opts.note ?? `${verb}d by ${ctx.actor()} via mail2waf`;
@@ -117,7 +117,7 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
     .command('delete')
     .description('delete the schedule (running sweeps finish)')
     .action(async () => {
-      const id = ctx.config().scheduleId;
+      const id = ctx.readConfig().scheduleId;
       const client = await ctx.client();
       const { ScheduleNotFoundError } = lazy.temporalClient();
       await client.schedule
