@@ -101,7 +101,7 @@ export class Metrics {
     });
     this.wafRequests = new Counter({
       name: 'mail2waf_waf_requests_total',
-      help: 'AWS WAF API calls of the sync activity by operation (read = GetIPSet, write = UpdateIPSet, list) and result.',
+      help: 'AWS WAF calls of the sync activity by operation (read = GetIPSet, or a failed ListIPSets lookup; write = UpdateIPSet) and result.',
       labelNames: ['target', 'operation', 'result'],
       registers,
     });
@@ -223,7 +223,7 @@ export class Metrics {
     this.addresses.inc({ target: target.name, action: 'unblocked', reason }, count);
   }
 
-  wafCall(target: TargetRef, operation: 'list' | 'read' | 'write', result: 'ok' | 'error'): void {
+  wafCall(target: TargetRef, operation: 'read' | 'write', result: 'ok' | 'error'): void {
     this.wafRequests.inc({ target: target.name, operation, result });
   }
 
