@@ -339,6 +339,8 @@ const SECRET_KEYS = [
   'OAUTH2_REFRESH_TOKEN',
   'PAYLOAD_KEYS',
   'CODEC_SERVER_TOKEN',
+  // A Slack or Teams webhook URL carries the hook's token: whoever has it can post as us.
+  'ALERT_WEBHOOK_URL',
 ];
 
 /** Keys the settings file may set: every setting of the worker's schema, and the secret-file forms. */
@@ -352,6 +354,7 @@ function fileKeys(): Set<string> {
     'OAUTH2_REFRESH_TOKEN_FILE',
     'PAYLOAD_KEYS_FILE',
     'CODEC_SERVER_TOKEN_FILE',
+    'ALERT_WEBHOOK_URL_FILE',
     'CODEC_SERVER_PORT',
     'CODEC_SERVER_HOST',
     'CODEC_CORS_ORIGIN',
@@ -1018,6 +1021,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       'PAYLOAD_KEYS',
       'OAUTH2_CLIENT_SECRET',
       'OAUTH2_REFRESH_TOKEN',
+      'ALERT_WEBHOOK_URL',
     ]),
     settings.source,
   );

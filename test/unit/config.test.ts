@@ -89,6 +89,7 @@ test('never-block ranges come from NEVER_BLOCK and a file, with every bad line r
     reconcileMs: 3_600_000,
     maxEntriesPerSet: 10_000,
     whenFull: 'refuse',
+    syncAlertAfterMs: 15 * 60_000,
   });
   expect(c.guardrails).toEqual({
     maxNewPerRun: 100,
@@ -125,4 +126,22 @@ test('plaintext mail connections need an explicit setting', () => {
   const allowed = loadWorkerConfig({ ...base, IMAP_ALLOW_PLAINTEXT: 'true', SMTP_ALLOW_PLAINTEXT: 'yes' });
   expect(allowed.imap.allowPlaintext).toBe(true);
   expect(allowed.smtp.allowPlaintext).toBe(true);
+});
+
+test('alert settings: ALERT_TO, ALERT_SYNC_FAILING_AFTER, and the webhook URL as a secret (env or _FILE, never the settings file)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'm2w-'));
+  writeFileSync(join(dir, 'hook'), 'https://hooks.slack.example/services/T0/B0/secret\n');
+  const c = loadWorkerConfig({
+    ...base,
+    ALERT_TO: 'oncall@example.com, soc@example.com',
+    ALERT_SYNC_FAILING_AFTER: '5m',
+    ALERT_WEBHOOK_URL_FILE: join(dir, 'hook'),
+  });
+  expect(c.alerts).toEqual({
+    to: ['oncall@example.com', 'soc@example.com'],
+    webhookUrl: 'https://hooks.slack.example/services/T0/B0/secret',
+  });
+  expect(c.policy.syncAlertAfterMs).toBe(300_000);
+  expect(loadWorkerConfig(base).alerts).toEqual({ to: undefined, webhookUrl: undefined });
+  expect(() => loadWorkerConfig({ ...base, ALERT_WEBHOOK_URL: 'not a url' })).toThrow(/ALERT_WEBHOOK_URL/);
 });
