@@ -64,6 +64,8 @@ export class Metrics {
   private readonly now: () => number;
   /** Arrival time (ms) of the oldest message waiting in each mailbox at its last listing; absent: none waiting. */
   private readonly oldestWaiting = new Map<string, number>();
+  /** Sweep runs already counted as failed (bounded). */
+  private readonly failedRuns = new Set<string>();
 
   readonly sweeps: Counter<'outcome'>;
   readonly messages: Counter<'verdict' | 'reason'>;
@@ -255,7 +257,7 @@ export class Metrics {
   }
 
   /** An activity attempt failed (from the interceptor); a sweep activity's final failure also counts a failed sweep. */
-  activityFailed(activity: string, workflowType: string | undefined, err: unknown): void {
+  activityFailed(activity: string, workflowType: string | undefined, err: unknown, runId?: string): void {
     const type =
       err instanceof ApplicationFailure ? (err.type ?? 'ApplicationFailure') : ((err as Error)?.name ?? 'Error');
     this.activityFailures.inc({ activity, error_type: type });
@@ -265,6 +267,12 @@ export class Metrics {
     const final = err instanceof ApplicationFailure && err.nonRetryable;
     if (!final) return;
     if (activity === 'analyzeMessage' && !MESSAGE_FAULTS_EXCEPT.has(type)) return;
+    // Analyses run four at a time: a wrong password fails them all, but the sweep fails once.
+    if (runId !== undefined) {
+      if (this.failedRuns.has(runId)) return;
+      this.failedRuns.add(runId);
+      if (this.failedRuns.size > 1000) this.failedRuns.delete(this.failedRuns.values().next().value!);
+    }
     this.sweeps.inc({ outcome: 'failed' });
   }
 
@@ -288,7 +296,7 @@ export function activityMetricsInterceptor(metrics: Metrics): ActivityIntercepto
         try {
           return await next(input);
         } catch (err) {
-          metrics.activityFailed(ctx.info.activityType, ctx.info.workflowType, err);
+          metrics.activityFailed(ctx.info.activityType, ctx.info.workflowType, err, ctx.info.workflowExecution?.runId);
           throw err;
         }
       },

@@ -75,6 +75,10 @@ describe('Metrics', () => {
     m.activityFailed('listPending', 'mailboxSweepWorkflow', ApplicationFailure.retryable('x', 'ImapError'));
     m.activityFailed('syncIpSets', 'blocklistWorkflow', final('WafNotFound'));
     expect(await sample(m, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBe(2);
+    // Four analyses of one run refused together: one failed sweep.
+    for (let i = 0; i < 4; i++)
+      m.activityFailed('analyzeMessage', 'mailboxSweepWorkflow', final('ImapAuthFailed'), 'run-1');
+    expect(await sample(m, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBe(3);
     expect(
       await sample(m, 'mail2waf_activity_failures_total', { activity: 'listPending', error_type: 'ImapError' }),
     ).toBe(1);
