@@ -3,6 +3,8 @@
  * analysed and processed once, and one report is sent. The first worker talks to an SMTP server that defers
  * every message (451, like greylisting), which holds the sweep at its report step until we kill the worker.
  */
+import type { Payload } from '@temporalio/common';
+import { AesGcmCodec, parsePayloadKeys } from '../../src/codec';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -101,12 +103,19 @@ test('a worker killed mid-sweep is replaced and the sweep completes exactly once
     history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
   expect(scheduled('analyzeMessage')).toBe(3);
   // One preview (guardrails) and one write; the write was not repeated after the crash.
-  const writes = history.events?.filter((e) => {
-    const a = e.activityTaskScheduledEventAttributes;
-    if (a?.activityType?.name !== 'recordBlocks') return false;
-    const arg = JSON.parse(Buffer.from(a.input!.payloads![0]!.data!).toString('utf8'));
-    return !arg.request.preview;
-  });
+  // Payloads are encrypted when the stack sets PAYLOAD_KEYS: read them through the same codec as the worker.
+  const codec = process.env.PAYLOAD_KEYS ? new AesGcmCodec(parsePayloadKeys(process.env.PAYLOAD_KEYS)) : undefined;
+  const inputs = await Promise.all(
+    (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'recordBlocks')
+      .map(async (a) => {
+        const payload = a!.input!.payloads![0]! as Payload;
+        const [plain] = codec ? await codec.decode([payload]) : [payload];
+        return JSON.parse(Buffer.from(plain!.data!).toString('utf8'));
+      }),
+  );
+  const writes = inputs.filter((arg) => !arg.request.preview);
   expect(scheduled('recordBlocks')).toBe(2);
   expect(writes).toHaveLength(1);
   expect(scheduled('moveMessages')).toBe(1);
