@@ -362,6 +362,10 @@ export async function readPart(ctx: ExtractionContext, part: Part): Promise<void
       await readArchive(ctx, part, what, who, meter);
       return;
     case 'message':
+      // message.ts registers the reader when it loads; a file read without it (an archive holding an .eml, in
+      // `extract`, which loads the mail parser only when needed) loads it here.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      if (messageReader === undefined) require('./message');
       if (messageReader === undefined) throw new Error('no reader for attached messages is registered');
       await messageReader(ctx, part);
       return;
