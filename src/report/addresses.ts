@@ -7,6 +7,9 @@ import { capString, PayloadLimits } from '../shared/limits';
 import { ttlForSender, type SourceTtl } from '../policy/source-ttl';
 import type { MessageAnalysis, ReportAddress } from '../shared/types';
 
+/** What the list needs of a message: analysed by a sweep, or held in an approval. */
+type WithIndicators = Pick<MessageAnalysis, 'ref' | 'from'> & { indicators: { value: string; where: string[] }[] };
+
 /** Addresses a report describes one by one; the rest are counted (the CLI `why` has every one). */
 export const REPORT_ADDRESSES = 300;
 
@@ -15,8 +18,8 @@ export const REPORT_ADDRESSES = 300;
  * `now` is the sweep's time; `defaultTtlMs` the blocklist's BLOCK_TTL (null: permanent, undefined: unknown).
  */
 export function reportAddresses(
-  blocking: MessageAnalysis[],
-  others: MessageAnalysis[],
+  blocking: WithIndicators[],
+  others: WithIndicators[],
   now: string,
   sourceTtls: readonly SourceTtl[] | undefined,
   defaultTtlMs: number | null | undefined,
@@ -24,7 +27,7 @@ export function reportAddresses(
   const addresses: ReportAddress[] = [];
   const seen = new Set<string>();
   let leftOut = 0;
-  const add = (m: MessageAnalysis, withExpiry: boolean) => {
+  const add = (m: WithIndicators, withExpiry: boolean) => {
     const ttl = withExpiry ? (ttlForSender(m.from, sourceTtls) ?? defaultTtlMs) : undefined;
     for (const ind of m.indicators) {
       if (seen.has(ind.value)) continue;

@@ -425,6 +425,8 @@ export interface ApprovalInput {
   sourceTtls?: { match: string; ttlMs: number | null }[];
   /** Set the Mail2waf* search attributes (as the sweep that started it). */
   searchAttributes?: boolean;
+  /** The worker's BLOCK_TTL (null: permanent), for the expiry its report shows. */
+  blockTtlMs?: number | null;
 }
 
 /** What an approval workflow did. */

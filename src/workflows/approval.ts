@@ -23,10 +23,12 @@ import type {
   ApprovalResult,
   ApprovalState,
   BlockResult,
+  SweepResult,
 } from '../shared/types';
 import { submitBlocks } from './submit-blocks';
 import { tellAlerts } from './alerts';
 import { oneLine } from '../shared/text';
+import { reportAddresses } from '../report/addresses';
 
 /** The warning comes this long before the deadline: an hour, or a quarter of a shorter timeout. */
 export function approvalWarningLeadMs(timeoutMs: number): number {
@@ -89,11 +91,22 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
   markDecided(input.searchAttributes, approval.status, `${approval.status}: ${added} blocked`);
   const { mailbox, uidValidity } = input.messages[0]!.ref;
   const notBlocked = approved ? undefined : preview.added;
-  const report = await io.sendReport({
+  const result: SweepResult = {
     sweepId: approvalId,
-    runId,
-    result: { sweepId: approvalId, mailbox, dryRun: false, messages, block: blocks[first], approval, notBlocked },
-  });
+    mailbox,
+    dryRun: false,
+    messages,
+    block: blocks[first],
+    approval,
+    notBlocked,
+  };
+  // The report says per address where it came from and, once approved, until when it is blocked.
+  const now = new Date().toISOString();
+  const [blocking, others] = approved ? [input.messages, []] : [[], input.messages];
+  const listed = reportAddresses(blocking, others, now, input.sourceTtls, input.blockTtlMs);
+  if (listed.addresses.length > 0) result.addresses = listed.addresses;
+  if (listed.leftOut > 0) result.addressesLeftOut = listed.leftOut;
+  const report = await io.sendReport({ sweepId: approvalId, runId, result });
   await io.moveMessages({ mailbox, uidValidity, moves: movesOf(messages) });
   if (warned.raised) {
     const who = approval.decidedBy ? ` by ${approval.decidedBy}` : '';

@@ -123,6 +123,7 @@ async function sweep(input: SweepInput): Promise<SweepResult> {
     timeoutMs: policy.guardrails.approvalTimeoutMs,
     searchAttributes: policy.searchAttributes,
     sourceTtls: policy.sourceTtls,
+    ...(workerPolicy.blockTtlMs !== undefined ? { blockTtlMs: workerPolicy.blockTtlMs } : {}),
   };
   const approvals: ApprovalInput[] = [];
   let blocks: Record<string, BlockResult> = {};

@@ -16,7 +16,16 @@ import { submitBlock } from '../../src/blocklist-client';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import { alertsQuery, alertsWorkflowId, blockUpdate } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
-import { appendMessage, ipSet, isolatedSetup, uniqueName, waitFor, withImap, type TestSetup } from '../helpers/stack';
+import {
+  appendMessage,
+  ipSet,
+  isolatedSetup,
+  reportsFor,
+  uniqueName,
+  waitFor,
+  withImap,
+  type TestSetup,
+} from '../helpers/stack';
 import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
 import { startWorker, workflowBundle, type RunningWorker } from '../helpers/worker';
 
@@ -260,6 +269,14 @@ test('an approval nobody answers: one alert before its deadline, resolved when i
     expect(raised.text).toContain('No answer by');
     expect(mails.find((m) => m.state === 'resolved')!.text).toContain('Approval timed-out');
     expect(hooksAbout(condition)).toHaveLength(2);
+    // The approval's own report says what was not blocked, from which message and where in it.
+    const [report] = await waitFor('the approval report', async () => {
+      const r = await reportsFor(setup, approvalId);
+      return r.length > 0 && r;
+    });
+    expect(report!.text).toMatch(
+      /45\.9\.148\.31 — not blocked: no approval before the deadline — from "Phishing report" <.*> \(uid \d+\) — found in attachment phish\.eml/,
+    );
   } finally {
     await w.stop();
   }
