@@ -202,14 +202,24 @@ export function createReportActivities(deps: ReportDeps & MetricsDeps) {
   }) {
     const { subject, text } = renderApprovalRequest(input);
     const messageId = reportMessageId(input.sweepId, input.runId).replace('<', '<approval.');
-    return send({ subject, text, messageId, headers: { 'X-Mail2waf-Approval-For': input.sweepId } });
+    return send({
+      subject,
+      text,
+      messageId,
+      headers: { 'X-Mail2waf-Approval-For': input.sweepId, 'Auto-Submitted': 'auto-generated' },
+    });
   }
 
   /** The approval request of one held message, with per-address provenance; idempotent like the report. */
   async function sendHeldApproval(input: { approvalId: string; runId: string; summary: ApprovalSummary }) {
     const { subject, text } = renderHeldApproval(input.summary);
     const messageId = reportMessageId(input.approvalId, input.runId).replace('<', '<approval.');
-    return send({ subject, text, messageId, headers: { 'X-Mail2waf-Approval-For': input.approvalId } });
+    return send({
+      subject,
+      text,
+      messageId,
+      headers: { 'X-Mail2waf-Approval-For': input.approvalId, 'Auto-Submitted': 'auto-generated' },
+    });
   }
 
   return { sendReport, sendApprovalRequest, sendHeldApproval };
