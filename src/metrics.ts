@@ -6,9 +6,10 @@
  *
  * Counting happens where things happen, never in workflow code (workflow code replays, and a counter there would
  * count every replay): in the activities (analyzeMessage's verdict reaches us through sendReport, which runs once
- * per sweep with the sweep's result; recordBlocks' answer; syncIpSets' reads and writes), in an activity
- * interceptor (activity failures, and the sweeps that they end), and at scrape time (pending approvals from
- * Temporal's visibility, the inbox age from the last listing, token failures from the token source).
+ * per sweep with the sweep's result; an empty sweep in listPending; a failed sweep in the `alert` activity its
+ * failure raises; recordBlocks' answer; syncIpSets' reads and writes), in an activity interceptor (failed
+ * attempts), and at scrape time (pending approvals from Temporal's visibility, the inbox age from the last listing,
+ * token failures from the token source).
  *
  * `/metrics` serves this registry followed by the Temporal SDK's own runtime metrics, which the SDK exports on a
  * loopback port of its own (Runtime telemetry options); see `metricsRoute`.
@@ -24,7 +25,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { AWS_IPSET_LIMIT } from './policy/blocklist';
 import { sweepOutcomeWord } from './policy/sweep-plan';
-import { ErrorTypes } from './shared/constants';
 import type { BlockResult, SweepResult, TargetRef } from './shared/types';
 
 /** A token source as the metrics see it: how many token requests failed so far (src/oauth). */
@@ -40,17 +40,6 @@ export interface MetricsOptions {
   tokenSources?: TokenSourceStats[];
   now?: () => number;
 }
-
-/** Sweep activities whose failure does not end the sweep: the message is quarantined as analysis-failed instead. */
-const MESSAGE_FAULTS_EXCEPT = new Set<string>([
-  ErrorTypes.ImapAuthFailed,
-  ErrorTypes.ConfigError,
-  ErrorTypes.UidValidityChanged,
-  ErrorTypes.ImapError,
-  ErrorTypes.DnsTemporaryError,
-]);
-
-const SWEEP_WORKFLOW = 'mailboxSweepWorkflow';
 
 /** What activities get through createActivities' deps; absent, nothing is counted (tools that run activities). */
 export interface MetricsDeps {
@@ -77,6 +66,7 @@ export class Metrics {
   readonly ipSetEntries: Gauge<'target' | 'ip_set' | 'ip_version'>;
   readonly ipSetFill: Gauge<'target' | 'ip_set' | 'ip_version'>;
   readonly activityFailures: Counter<'activity' | 'error_type'>;
+  readonly alertEvents: Counter<'kind' | 'action'>;
   readonly tokenFailures: Counter<'provider'>;
 
   constructor(opts: MetricsOptions = {}) {
@@ -141,6 +131,12 @@ export class Metrics {
       name: 'mail2waf_activity_failures_total',
       help: 'Failed activity attempts by activity and error type.',
       labelNames: ['activity', 'error_type'],
+      registers,
+    });
+    this.alertEvents = new Counter({
+      name: 'mail2waf_alert_events_total',
+      help: 'Alert conditions raised or cleared by kind (sweep-failed, sync-failing, approval-expiring); the alerts workflow mails once per condition.',
+      labelNames: ['kind', 'action'],
       registers,
     });
     const sources = [...new Set(opts.tokenSources ?? [])];
@@ -256,19 +252,24 @@ export class Metrics {
     this.ipSetFill.set(labels, entries / this.capacity);
   }
 
-  /** An activity attempt failed (from the interceptor); a sweep activity's final failure also counts a failed sweep. */
-  activityFailed(activity: string, workflowType: string | undefined, err: unknown, runId?: string): void {
+  /** An activity attempt failed (from the interceptor), by activity and error type. */
+  activityFailed(activity: string, err: unknown): void {
     const type =
       err instanceof ApplicationFailure ? (err.type ?? 'ApplicationFailure') : ((err as Error)?.name ?? 'Error');
     this.activityFailures.inc({ activity, error_type: type });
-    if (workflowType !== SWEEP_WORKFLOW) return;
-    // The sweep fails with a non-retryable failure of its own activities, except analyzeMessage's, which
-    // quarantines the message unless the mailbox or the settings are at fault (see workflows/sweep.ts).
-    const final = err instanceof ApplicationFailure && err.nonRetryable;
-    if (!final) return;
-    if (activity === 'analyzeMessage' && !MESSAGE_FAULTS_EXCEPT.has(type)) return;
-    // Analyses run four at a time: a wrong password fails them all, but the sweep fails once.
+  }
+
+  /**
+   * The `alert` activity raised or cleared a condition (`sweep-failed:<mailbox>`, `sync-failing:<target>`,
+   * `approval-expiring:<id>`). A failed sweep raises `sweep-failed` on its way out, whatever failed it (a refused
+   * login at once, or IMAP trouble after its last retry): counted here once per sweep run.
+   */
+  alertEvent(condition: string, action: 'raise' | 'clear', runId?: string): void {
+    const kind = condition.split(':')[0]!;
+    this.alertEvents.inc({ kind, action });
+    if (kind !== 'sweep-failed' || action !== 'raise') return;
     if (runId !== undefined) {
+      // A retried alert activity must not count the sweep twice.
       if (this.failedRuns.has(runId)) return;
       this.failedRuns.add(runId);
       if (this.failedRuns.size > 1000) this.failedRuns.delete(this.failedRuns.values().next().value!);
@@ -296,7 +297,7 @@ export function activityMetricsInterceptor(metrics: Metrics): ActivityIntercepto
         try {
           return await next(input);
         } catch (err) {
-          metrics.activityFailed(ctx.info.activityType, ctx.info.workflowType, err, ctx.info.workflowExecution?.runId);
+          metrics.activityFailed(ctx.info.activityType, err);
           throw err;
         }
       },

@@ -4,12 +4,13 @@
  * by (condition, raisedAt, kind): a retried mail carries the same Message-ID and a retried POST the same
  * Idempotency-Key, so a receiver that saw the first recognises the second.
  */
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import { alertWebhookBody, renderAlert } from '../report/alert';
 import { alertSignal, alertsWorkflowId } from '../shared/messages';
 import type { AlertEvent, AlertNotice } from '../shared/types';
 import { mailSender, type ReportDeps } from './report';
+import type { MetricsDeps } from '../metrics';
 
 export interface AlertDeps extends Pick<ReportDeps, 'mailer' | 'report' | 'webUiUrl' | 'namespace'> {
   temporal: Client;
@@ -24,7 +25,7 @@ export function alertKey(n: Pick<AlertNotice, 'condition' | 'raisedAt' | 'kind'>
   return `alert.${condition}.${Date.parse(n.raisedAt)}.${n.kind}`;
 }
 
-export function createAlertActivities(deps: AlertDeps) {
+export function createAlertActivities(deps: AlertDeps & MetricsDeps) {
   const send = mailSender(deps);
   const linkOf = (workflowId?: string) =>
     deps.webUiUrl && workflowId
@@ -41,6 +42,8 @@ export function createAlertActivities(deps: AlertDeps) {
       signalArgs: [event],
       staticSummary: 'mail2waf alerts: one mail per condition until it clears',
     });
+    // A failed sweep raises sweep-failed on its way out: the one place a sweep's failure is known outside it.
+    deps.metrics?.alertEvent(event.condition, event.action, Context.current().info.workflowExecution?.runId);
   }
 
   async function sendAlertMail(n: AlertNotice) {

@@ -66,23 +66,25 @@ describe('Metrics', () => {
     expect(await sample(m, 'mail2waf_waf_throttles_total', { target: 'web' })).toBe(2);
   });
 
-  it('counts a failed sweep only for failures that end it', async () => {
+  it('counts activity failures by type, and a failed sweep once per run from the alert it raises', async () => {
     const m = new Metrics();
-    const final = (type: string) => ApplicationFailure.nonRetryable('x', type);
-    m.activityFailed('listPending', 'mailboxSweepWorkflow', final('ImapAuthFailed'));
-    m.activityFailed('analyzeMessage', 'mailboxSweepWorkflow', final('SomethingAboutTheMessage')); // quarantined
-    m.activityFailed('analyzeMessage', 'mailboxSweepWorkflow', final('ImapAuthFailed'));
-    m.activityFailed('listPending', 'mailboxSweepWorkflow', ApplicationFailure.retryable('x', 'ImapError'));
-    m.activityFailed('syncIpSets', 'blocklistWorkflow', final('WafNotFound'));
-    expect(await sample(m, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBe(2);
-    // Four analyses of one run refused together: one failed sweep.
-    for (let i = 0; i < 4; i++)
-      m.activityFailed('analyzeMessage', 'mailboxSweepWorkflow', final('ImapAuthFailed'), 'run-1');
-    expect(await sample(m, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBe(3);
+    m.activityFailed('listPending', ApplicationFailure.nonRetryable('x', 'ImapAuthFailed'));
+    m.activityFailed('listPending', ApplicationFailure.retryable('x', 'ImapError'));
+    m.activityFailed('syncIpSets', Object.assign(new Error('x'), { name: 'TimeoutError' }));
     expect(
       await sample(m, 'mail2waf_activity_failures_total', { activity: 'listPending', error_type: 'ImapError' }),
     ).toBe(1);
-    expect(await sample(m, 'mail2waf_activity_failures_total', { activity: 'syncIpSets' })).toBe(1);
+    expect(await sample(m, 'mail2waf_activity_failures_total', { error_type: 'TimeoutError' })).toBe(1);
+    expect(await sample(m, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBeUndefined();
+
+    m.alertEvent('sweep-failed:INBOX', 'raise', 'run-1');
+    m.alertEvent('sweep-failed:INBOX', 'raise', 'run-1'); // the alert activity retried
+    m.alertEvent('sweep-failed:INBOX', 'raise', 'run-2');
+    m.alertEvent('sweep-failed:INBOX', 'clear', 'run-3');
+    m.alertEvent('sync-failing:web', 'raise', 'blocklist-run');
+    expect(await sample(m, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBe(2);
+    expect(await sample(m, 'mail2waf_alert_events_total', { kind: 'sweep-failed', action: 'raise' })).toBe(3);
+    expect(await sample(m, 'mail2waf_alert_events_total', { kind: 'sync-failing', action: 'raise' })).toBe(1);
   });
 
   it('computes the inbox age and the token failures at scrape time; an empty listing counts an empty sweep', async () => {
