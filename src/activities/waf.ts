@@ -259,6 +259,10 @@ export function createWafActivities(deps: WafDeps & MetricsDeps) {
         metrics?.wafCall(target, (err as { wafWrite?: boolean }).wafWrite ? 'write' : 'read', 'error');
         metrics?.wafError(target, err);
       }
+      // A set deleted and made again has a new id: forget the cached one, so the next sync looks it up anew.
+      if ((err as { name?: string }).name === 'WAFNonexistentItemException') {
+        idCache.delete(`${target.scope}/${target.region}/${name}`);
+      }
       wafFailure(err, what);
     }
   }
