@@ -153,6 +153,7 @@ test('after sweeps that block, quarantine, find nothing and fail, /metrics shows
   await expect(sweep(`${setup.config.mailbox}-missing`)).rejects.toBeInstanceOf(WorkflowFailedError);
   samples = (await scrape()).samples;
   expect(value(samples, 'mail2waf_sweeps_total', { outcome: 'failed' })).toBe(1);
+  expect(value(samples, 'mail2waf_alert_events_total', { kind: 'sweep-failed', action: 'raise' })).toBe(1);
   expect(
     value(samples, 'mail2waf_activity_failures_total', { activity: 'listPending', error_type: 'ConfigError' }),
   ).toBe(1);
