@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteIPSetCommand } from '@aws-sdk/client-wafv2';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import { syncUpdate } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
@@ -163,11 +163,18 @@ test('after sweeps that block, quarantine, find nothing and fail, /metrics shows
   await setup.waf.send(
     new DeleteIPSetCommand({ Name: v6.name, Id: v6.id, Scope: 'REGIONAL', LockToken: v6.lockToken }),
   );
-  const answer = await client.workflow.getHandle(blocklistWorkflowId(target)).executeUpdate(syncUpdate);
-  expect(answer.error).toBeTruthy(); // the sync's ActivityFailure, whose cause names the missing set
-  const scraped = await scrape();
+  // The sync update is answered only once the blocklist gives up retrying (minutes): start it, and watch /metrics.
+  await client.workflow
+    .getHandle(blocklistWorkflowId(target))
+    .startUpdate(syncUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+  let scraped = await scrape();
+  for (const deadline = Date.now() + 60_000; ;) {
+    if (value(scraped.samples, 'mail2waf_waf_syncs_total', { target, result: 'failed' }) > 0) break;
+    if (Date.now() > deadline) throw new Error(`no failed sync counted within 60 s:\n${scraped.text}`);
+    await new Promise((r) => setTimeout(r, 500));
+    scraped = await scrape();
+  }
   samples = scraped.samples;
-  expect(value(samples, 'mail2waf_waf_syncs_total', { target, result: 'failed' })).toBeGreaterThan(0);
   expect(
     value(samples, 'mail2waf_activity_failures_total', { activity: 'syncIpSets', error_type: 'WafNotFound' }),
   ).toBeGreaterThan(0);
