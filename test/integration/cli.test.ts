@@ -113,7 +113,8 @@ test('exit codes: 1 for what the user can fix, 2 for failures', async () => {
   expect(unknownTarget.code).toBe(1);
   expect(unknownTarget.json?.error?.message).toMatch(/has no blocklist yet/);
 
-  const badConfig = await cli(['list'], { WAF_IPSET_V4_NAME: '' });
+  // `list` needs only Temporal's settings now; `block` needs the target's IP sets (its policy starts the blocklist).
+  const badConfig = await cli(['block', '185.220.101.9', '--reason', 'test'], { WAF_IPSET_V4_NAME: '' });
   expect(badConfig.code).toBe(1);
   expect(badConfig.err).toMatch(/WAF_IPSET_V4_NAME is not set/);
 

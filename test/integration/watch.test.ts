@@ -161,6 +161,9 @@ test('where the server offers no IDLE, the watch polls and the advisory is block
     await waitFor('the polling watch to connect', async () => polling.status.connected);
     expect(polling.status.mode).toBe('poll');
     await quiet();
+    // Its catch-up sweep on connecting must be over first, or it could take the advisory itself and the poll
+    // would have nothing left to see.
+    await waitFor('the catch-up sweep', async () => polling.status.sweeps >= 1 && polling.phase === 'idle');
     const ip = randomIp();
     await withImap(setup.config, async (c) => c.append(setup.config.mailbox, await advisory(ip)));
     await blocked([ip]);
