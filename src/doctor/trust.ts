@@ -45,6 +45,15 @@ async function dmarcRecord(
 
 export async function checkTrust(config: WorkerConfig): Promise<CheckResult[]> {
   const { trustedSenders, mtaHosts } = config.trust;
+  if (trustedSenders.length === 0 && config.trust.allowNoTrustedSenders) {
+    // Said on purpose (TRUSTED_SENDERS=none or ALLOW_NO_TRUSTED_SENDERS=true): nothing to fix, but say what it means.
+    return [
+      ok(
+        'trust.senders',
+        'no trusted senders, on purpose: every message is quarantined or held for approval, none blocks by itself',
+      ),
+    ];
+  }
   if (trustedSenders.length === 0) {
     return [
       fail(

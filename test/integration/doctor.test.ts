@@ -140,6 +140,11 @@ test('empty TRUSTED_SENDERS', async () => {
   const { code, checks } = await doctor({ TRUSTED_SENDERS: '' });
   expectOnly(checks, { 'trust.senders': 'fail' });
   expect(code).toBe(1);
+
+  // Said on purpose: not something to fix.
+  const none = await doctor({ TRUSTED_SENDERS: 'none' });
+  expect(none.checks.find((c: { name: string }) => c.name === 'trust.senders')).toMatchObject({ status: 'ok' });
+  expect(none.code).toBe(0);
 });
 
 test('a trusted domain without DMARC, and a DKIM selector without a key (offline records)', async () => {
