@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import addressparser from 'nodemailer/lib/addressparser';
 import { ConfigError, requireTrustedSenders } from '../config';
+import { isSpace } from '../extraction/html';
 import { parseIp } from '../net/ip';
 import { specialRangeOf } from '../net/special-ranges';
 import {
@@ -1029,23 +1030,6 @@ export function readProviderFacts(
 }
 
 // --- forwards -------------------------------------------------------------------------------------------------
-
-/** JavaScript's `\s`, as the regexes this replaces used it. */
-function isSpace(c: number): boolean {
-  return (
-    (c >= 0x09 && c <= 0x0d) ||
-    c === 0x20 ||
-    c === 0xa0 ||
-    c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000 ||
-    c === 0xfeff
-  );
-}
 
 /** Whitespace runs a forward marker may hold: longer ones are not a marker (and keep every scan bounded). */
 const MAX_MARKER_GAP = 200;

@@ -19,6 +19,11 @@ export function spawnWorker(env: Record<string, string>): ChildWorker {
     env: { ...process.env, HEALTH_PORT: 'off', WATCH_MAILBOX: 'false', ...env, LOG_LEVEL: 'WARN' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return childWorker(proc);
+}
+
+/** Follows a spawned worker process: its combined output, and a kill that waits for the exit. */
+export function childWorker(proc: ChildProcess): ChildWorker {
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));

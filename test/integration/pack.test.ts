@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { buildAdvisory } from '../../scripts/sample-advisories';
 import { connectClient } from '../../src/temporal-connection';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
-import { waitUntilReady, type ChildWorker } from '../helpers/child-worker';
+import { childWorker, waitUntilReady, type ChildWorker } from '../helpers/child-worker';
 import { appendMessage, ipSet, isolatedSetup, mailboxContents, repoRoot, type TestSetup } from '../helpers/stack';
 
 let setup: TestSetup;
@@ -46,20 +46,7 @@ function startInstalledWorker(app: string, env: Record<string, string>): ChildWo
     env: { ...process.env, ...env, LOG_LEVEL: 'WARN', HEALTH_PORT: 'off', WATCH_MAILBOX: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))),
-  );
-  return {
-    proc,
-    output: () => out,
-    async kill(signal = 'SIGKILL') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
+  return childWorker(proc);
 }
 
 beforeAll(async () => {

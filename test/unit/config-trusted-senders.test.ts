@@ -6,18 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { createTrustGate, staticResolver } from '../../src/activities/authenticate';
 import { ConfigError, loadWorkerConfig, requireTrustedSenders } from '../../src/config';
+import { minimalWorkerEnv } from '../helpers/settings';
 
-const base = {
-  IMAP_HOST: 'imap.example.com',
-  IMAP_USER: 'advisories@example.com',
-  IMAP_PASSWORD: 'pw',
-  SMTP_HOST: 'smtp.example.com',
-  REPORT_FROM: 'mail2waf@example.com',
-  REPORT_TO: 'soc@example.com',
-  AWS_REGION: 'eu-west-1',
-  WAF_IPSET_V4_NAME: 'block-v4',
-  WAF_IPSET_V6_NAME: 'block-v6',
-};
+const base = minimalWorkerEnv;
 
 function problems(fn: () => unknown): string[] {
   try {
