@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE_ID, DEFAULT_TASK_QUEUE } from './shared/constants';
+import { DEFAULT_MAX_NEW_ADDRESSES_PER_RUN } from './policy/guardrails';
 import { DURATION_PATTERN, MAX_DURATION_TEXT, durationMs } from './shared/duration';
 import { normalizeHostName, normalizeHostPattern, normalizeTrustedSender, type TrustConfig } from './policy/trust';
 import { parseCidr, formatCidr } from './net/ip';
@@ -75,7 +76,7 @@ const clientSchema = targetSchema.extend({
   MIN_PREFIX_V6: z.coerce.number().int().min(1).max(128).default(32),
   MAX_NEW_PER_RUN: positiveInt.default(100),
   MAX_NEW_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
-  MAX_NEW_ADDRESSES_PER_RUN: positiveInt.default(4096),
+  MAX_NEW_ADDRESSES_PER_RUN: positiveInt.default(DEFAULT_MAX_NEW_ADDRESSES_PER_RUN),
   APPROVAL_TIMEOUT: duration.default('24h'),
   DRY_RUN: bool.default('false'),
   SEARCH_ATTRIBUTES: bool.default('true'),

@@ -5,19 +5,6 @@
 import type { ClientConfig } from './config';
 import type { SweepInput } from './shared/types';
 
-/** The settings a sweep needs; a subset of ClientConfig (and so of WorkerConfig). */
-export type SweepSettings = Pick<
-  ClientConfig,
-  | 'targets'
-  | 'mailbox'
-  | 'maxMessagesPerSweep'
-  | 'dryRun'
-  | 'guardrails'
-  | 'holdForApproval'
-  | 'sourceTtls'
-  | 'searchAttributes'
->;
-
 /**
  * A sweep of `opts.mailbox` (default IMAP_MAILBOX). Only what the starter asks for travels in the input: the
  * worker that runs the sweep supplies targets, limits, guardrails, hold-for-approval and TTLs from its own
@@ -25,7 +12,7 @@ export type SweepSettings = Pick<
  * `target` stays because sweeps of older builds need it.
  */
 export function sweepInputOf(
-  c: Pick<SweepSettings, 'targets' | 'mailbox'>,
+  c: Pick<ClientConfig, 'targets' | 'mailbox'>,
   opts: { dryRun?: boolean; mailbox?: string } = {},
 ): SweepInput {
   return {

@@ -70,14 +70,7 @@ export function createContext(
         // Loaded here, not at the top: zod and the schema are only needed by commands that read settings.
         const { loadClientConfig } = lazy.config();
         const loaded = loadClientConfig(effectiveEnv());
-        const wanted = targetName();
-        const target = wanted ? loaded.targets.find((t) => t.name === wanted) : loaded.target;
-        if (!target) {
-          throw new UserError(
-            `unknown target "${wanted}" — configured targets: ${loaded.targets.map((t) => t.name).join(', ')}`,
-          );
-        }
-        config = { ...loaded, target };
+        config = { ...loaded, target: pickTarget(loaded.targets, loaded.target) };
       }
       return config;
     },

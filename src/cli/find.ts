@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context';
 import { oneLine } from '../shared/text';
+import { lazy } from './lazy';
 import { UserError, type Printer } from './output';
 
 export interface FoundRun {
@@ -22,22 +23,16 @@ export interface FoundRun {
 }
 
 /** What the user typed, as the worker stores it: a canonical address, else a message id or sender as is. */
-export function searchTerm(input: string): { attribute: string; value: string; matched: string } {
+function searchTerm(input: string): { attribute: string; value: string; matched: string } {
   const text = input.trim();
   if (text.includes('@')) {
     return text.startsWith('<') || !/^[^<>\s]+@[^<>\s]+$/.test(text)
       ? { attribute: 'Mail2wafMessageIds', value: text, matched: 'message id' }
       : { attribute: 'Mail2wafSenders', value: text, matched: 'sender' };
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parseCidr, formatCidr, parseIp } = require('../net/ip') as typeof import('../net/ip');
-  const ip = parseIp(text);
-  if (ip) return { attribute: 'Mail2wafAddresses', value: ip.address, matched: 'address' };
-  const cidr = parseCidr(text);
-  if (cidr) {
-    const host = (cidr.version === 4 && cidr.prefix === 32) || (cidr.version === 6 && cidr.prefix === 128);
-    return { attribute: 'Mail2wafAddresses', value: host ? cidr.network : formatCidr(cidr), matched: 'address' };
-  }
+  // The blocklist's own canonical form (a host as a bare address), which is what sweeps store.
+  const canonical = lazy.blocklistPolicy().canonicalOrRefusal(text);
+  if (!('code' in canonical)) return { attribute: 'Mail2wafAddresses', value: canonical.value, matched: 'address' };
   throw new UserError(`"${text}" is not an address, a CIDR, a <message-id> or a sender address`);
 }
 
@@ -60,8 +55,7 @@ export function registerFind(program: Command, ctx: CliContext, printer: () => P
     .option('--limit <n>', 'at most this many runs', '50')
     .action(async (term: string, opts: { limit: string }) => {
       const { attribute, value, matched } = searchTerm(term);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { searchValue } = require('../activities/search-keys') as typeof import('../activities/search-keys');
+      const { searchValue } = lazy.searchKeys();
       const stored = searchValue(value, ctx.readConfig().searchKey);
       const client = await ctx.client();
       const limit = Math.max(1, Number(opts.limit) || 50);

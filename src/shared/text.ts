@@ -63,9 +63,6 @@ export function oneLine(s: unknown, maxLen = TEXT_FIELD_MAX): string {
   return escape(s === undefined || s === null ? '' : String(s), maxLen, false);
 }
 
-/** {@link oneLine} under the name the issue gives it. */
-export const escapeForText = oneLine;
-
 /**
  * Whole output for a terminal: line breaks and tabs stay (the printer's own layout), every other control character,
  * escape sequence introducer and bidi or zero-width character is made visible. The last guard before stdout,
