@@ -43,13 +43,6 @@ const ANALYSIS_MARGIN_MS = 20_000;
 /** A message with more addresses than this is truncated (with a note) to keep workflow payloads small. */
 export const MAX_INDICATORS_PER_MESSAGE = 5000;
 
-/** An ISO time from a Date header or a signature time, or undefined when it is not a date. */
-function isoDate(value: string | Date | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const t = new Date(value).getTime();
-  return Number.isFinite(t) ? new Date(t).toISOString() : undefined;
-}
-
 /**
  * Every string that came from the mail, cut where it enters the workflow payload: an outsider controls the
  * subject, the sender, attachment names (in `where`) and what notes quote, and a 10 KB message could otherwise
@@ -346,7 +339,7 @@ export function createImapActivities(deps: ImapDeps & MetricsDeps) {
       messageId: extraction.messageId,
       from: extraction.from,
       subject: extraction.subject,
-      date: isoDate(extraction.date),
+      date: extraction.date,
     };
     if (!extraction.ok) {
       // Not readable as MIME: quarantined for that, before any question of trust.
@@ -365,7 +358,7 @@ export function createImapActivities(deps: ImapDeps & MetricsDeps) {
     // person may approve them) but is quarantined; a temporary DNS failure throws and the activity is retried.
     const check = await checkTrust(source);
     const { decision } = check;
-    const date = isoDate((check as { messageDate?: string }).messageDate) ?? header.date;
+    const date = check.messageDate ?? header.date;
     log.info('analysed message', {
       uid: ref.uid,
       ok: true,

@@ -12,7 +12,8 @@ import {
   WAFOptimisticLockException,
   type WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { formatCidr, parseCidr, toWafEntry } from '../net/ip';
+import { toWafEntry } from '../net/ip';
+import { displayValues } from '../policy/blocklist';
 import { wafEntryProblem } from '../policy/waf-entry';
 import { ErrorTypes } from '../shared/constants';
 import type { SyncPlan, SyncReport, TargetRef } from '../shared/types';
@@ -40,14 +41,6 @@ function canonical(entry: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** WAF form → the display form the blocklist state uses (`1.2.3.4/32` → `1.2.3.4`). */
-function displayForm(entries: string[]): string[] {
-  return entries.map((e) => {
-    const parsed = parseCidr(e);
-    return parsed ? formatCidr(parsed) : e;
-  });
 }
 
 /**
@@ -168,9 +161,10 @@ export function createWafActivities(deps: WafDeps & MetricsDeps) {
   const metrics = deps.metrics;
   // Names → ids are stable for the life of an IP set; caching saves a List call per sync.
   const idCache = new Map<string, string>();
+  const idKey = (target: TargetRef, name: string) => `${target.scope}/${target.region}/${name}`;
 
   async function resolveId(client: WAFV2Client, target: TargetRef, name: string): Promise<string> {
-    const key = `${target.scope}/${target.region}/${name}`;
+    const key = idKey(target, name);
     const cached = idCache.get(key);
     if (cached) return cached;
     let marker: string | undefined;
@@ -226,7 +220,8 @@ export function createWafActivities(deps: WafDeps & MetricsDeps) {
           invalid: checked.invalid,
         };
         if (merge.added === 0 && merge.removed === 0) return report;
-        for (const entry of merge.next) if (!current.includes(entry)) sentByUs.add(entry);
+        // mergeIpSet appends ours that were missing: the last `added` entries of the new list.
+        for (const entry of merge.next.slice(merge.next.length - merge.added)) sentByUs.add(entry);
         try {
           await client.send(
             new UpdateIPSetCommand({
@@ -261,7 +256,7 @@ export function createWafActivities(deps: WafDeps & MetricsDeps) {
       }
       // A set deleted and made again has a new id: forget the cached one, so the next sync looks it up anew.
       if ((err as { name?: string }).name === 'WAFNonexistentItemException') {
-        idCache.delete(`${target.scope}/${target.region}/${name}`);
+        idCache.delete(idKey(target, name));
       }
       wafFailure(err, what);
     }
@@ -283,7 +278,7 @@ export function createWafActivities(deps: WafDeps & MetricsDeps) {
       v4: strip(v4),
       v6: strip(v6),
       foreign: { v4: v4.foreignList, v6: v6.foreignList },
-      shared: { v4: displayForm(v4.sharedList), v6: displayForm(v6.sharedList) },
+      shared: { v4: displayValues(v4.sharedList), v6: displayValues(v6.sharedList) },
     };
   }
 

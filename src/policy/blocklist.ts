@@ -414,7 +414,7 @@ export function desiredIpSets(state: BlocklistState): SyncPlan {
 }
 
 /** Canonical display form of WAF entries (`1.2.3.4/32` → `1.2.3.4`); entries we cannot read are left out. */
-function displayValues(entries: readonly string[]): string[] {
+export function displayValues(entries: readonly string[]): string[] {
   const out: string[] = [];
   for (const e of entries) {
     const parsed = parseCidr(e);
