@@ -26,6 +26,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { AWS_IPSET_LIMIT } from './policy/blocklist';
 import { sweepOutcomeWord } from './policy/sweep-plan';
 import type { BlockResult, SweepResult, TargetRef } from './shared/types';
+import { withTimeout } from './with-timeout';
 
 /** A token source as the metrics see it: how many token requests failed so far (src/oauth). */
 export interface TokenSourceStats {
@@ -319,16 +320,6 @@ export function freeLoopbackPort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**

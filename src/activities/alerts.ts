@@ -9,7 +9,7 @@ import { ApplicationFailure, type Client } from '@temporalio/client';
 import { alertWebhookBody, renderAlert } from '../report/alert';
 import { alertSignal, alertsWorkflowId } from '../shared/messages';
 import type { AlertEvent, AlertNotice } from '../shared/types';
-import { mailSender, type ReportDeps } from './report';
+import { mailSender, webUiWorkflowUrl, type ReportDeps } from './report';
 import type { MetricsDeps } from '../metrics';
 
 export interface AlertDeps extends Pick<ReportDeps, 'mailer' | 'report' | 'webUiUrl' | 'namespace'> {
@@ -27,10 +27,7 @@ export function alertKey(n: Pick<AlertNotice, 'condition' | 'raisedAt' | 'kind'>
 
 export function createAlertActivities(deps: AlertDeps & MetricsDeps) {
   const send = mailSender(deps);
-  const linkOf = (workflowId?: string) =>
-    deps.webUiUrl && workflowId
-      ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(workflowId)}`
-      : undefined;
+  const linkOf = (workflowId?: string) => webUiWorkflowUrl(deps, workflowId);
 
   /** Raise or clear a condition; idempotent enough: the alerts workflow ignores a repeated raise or clear. */
   async function alert(event: AlertEvent): Promise<void> {

@@ -14,6 +14,8 @@ import { blocklistWorkflowId } from '../shared/constants';
 import { statusQuery } from '../shared/messages';
 import { reportThreadId, type IpSetFill } from '../report/model';
 import type { MetricsDeps } from '../metrics';
+import { withTimeout } from '../with-timeout';
+import { AWS_IPSET_LIMIT } from '../policy/blocklist';
 
 export interface ReportDeps {
   mailer: Transporter;
@@ -136,12 +138,19 @@ export function mailSender(deps: Pick<ReportDeps, 'mailer' | 'report'>) {
   };
 }
 
+/** A run's page in the Temporal Web UI, when TEMPORAL_UI_URL is set. */
+export function webUiWorkflowUrl(
+  deps: { webUiUrl?: string; namespace: string },
+  workflowId: string | undefined,
+): string | undefined {
+  return deps.webUiUrl && workflowId
+    ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(workflowId)}`
+    : undefined;
+}
+
 export function createReportActivities(deps: ReportDeps & MetricsDeps) {
   const send = mailSender(deps);
-  const workflowUrl = (workflowId: string) =>
-    deps.webUiUrl
-      ? `${deps.webUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(workflowId)}`
-      : undefined;
+  const workflowUrl = (workflowId: string) => webUiWorkflowUrl(deps, workflowId);
 
   /**
    * Each target's entries per IP set and write health, asked of its blocklist; a blocklist that does not answer
@@ -152,16 +161,15 @@ export function createReportActivities(deps: ReportDeps & MetricsDeps) {
     if (!temporal || !deps.reportTargets?.length) return [];
     const one = async (name: string): Promise<IpSetFill | undefined> => {
       const id = blocklistWorkflowId(name);
-      const status = await Promise.race([
-        temporal.workflow.getHandle(id).query(statusQuery),
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref()),
-      ]).catch(() => undefined);
+      const status = await withTimeout(temporal.workflow.getHandle(id).query(statusQuery), 5_000).catch(
+        () => undefined,
+      );
       if (!status) return undefined;
       const f: IpSetFill = {
         target: name,
         v4: status.entries.v4,
         v6: status.entries.v6,
-        ceiling: Math.min(status.policy?.maxEntriesPerSet ?? 10_000, 10_000),
+        ceiling: Math.min(status.policy?.maxEntriesPerSet ?? AWS_IPSET_LIMIT, AWS_IPSET_LIMIT),
         pendingChanges: status.pendingChanges,
       };
       if (status.lastSyncError) f.lastSyncError = status.lastSyncError;

@@ -9,6 +9,7 @@ import type { ApprovalAnswer, ApprovalState, ApprovalSummary } from '../shared/t
 import { oneLine } from '../shared/text';
 import type { CliContext } from './context';
 import { UserError, type Printer } from './output';
+import { withTimeout } from '../with-timeout';
 import { lazy } from './lazy';
 
 /** How long one approval may take to answer its summary query before it is listed as unanswered. */
@@ -26,9 +27,8 @@ export async function listApprovals(client: Client, taskQueue: string): Promise<
   const asked: Promise<ApprovalSummary | undefined>[] = [];
   for await (const wf of client.workflow.list({ query })) {
     const answer = client.workflow.getHandle(wf.workflowId, wf.runId).query(approvalSummaryQuery);
-    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), QUERY_TIMEOUT_MS).unref());
     // Finished between the list and the query, or no worker answers: not listed.
-    asked.push(Promise.race([answer, timeout]).catch(() => undefined));
+    asked.push(withTimeout(answer, QUERY_TIMEOUT_MS).catch(() => undefined));
   }
   const out = (await Promise.all(asked)).filter((s): s is ApprovalSummary => s?.status === 'waiting');
   return out.sort((a, b) => (a.deadline ?? '').localeCompare(b.deadline ?? ''));
