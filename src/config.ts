@@ -344,6 +344,17 @@ const SECRET_KEYS = [
   'ALERT_WEBHOOK_URL',
 ];
 
+/**
+ * The values of every secret setting, from the environment or its `*_FILE`: what the worker's log must never
+ * show (src/logging.ts redacts them). PAYLOAD_KEYS also gives each key alone.
+ */
+export function secretSettingValues(env: Env = process.env): string[] {
+  const e = withSecretFiles(settingsOf(env).env, SECRET_KEYS);
+  const values = SECRET_KEYS.map((k) => e[k]).filter((v): v is string => typeof v === 'string');
+  const keys = (e.PAYLOAD_KEYS ?? '').split(/[,\n]/).map((k) => k.slice(k.indexOf(':') + 1).trim());
+  return [...values, ...keys];
+}
+
 /** Keys the settings file may set: every setting of the worker's schema, and the secret-file forms. */
 function fileKeys(): Set<string> {
   return new Set([

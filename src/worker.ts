@@ -11,7 +11,7 @@ import { createResolver } from './activities/authenticate';
 import { connectImap, imapLoginHint } from './activities/imap';
 import { isOAuth2Error } from './oauth';
 import { smtpTransportOptions } from './activities/report';
-import { ConfigError, loadWorkerConfig, sweepPolicyOf, type WorkerConfig } from './config';
+import { ConfigError, loadWorkerConfig, secretSettingValues, sweepPolicyOf, type WorkerConfig } from './config';
 import { submitPolicy } from './blocklist-client';
 import { HealthMonitor, healthRoutes, startHealthServer } from './health';
 import { imapCheck, temporalCheck, wafCheck } from './health-checks';
@@ -160,19 +160,9 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
 
 /** What the logs must never show: the mail passwords, the payload and search keys, the OAuth2 client secret. */
 function logSecrets(config: WorkerConfig): string[] {
-  const env = process.env;
-  return secretsOf([
-    config.imap.password,
-    config.smtp.password,
-    env.OAUTH2_CLIENT_SECRET,
-    env.OAUTH2_REFRESH_TOKEN,
-    env.AWS_SECRET_ACCESS_KEY,
-    env.SEARCH_KEY,
-    env.CODEC_SERVER_TOKEN,
-    // PAYLOAD_KEYS is `id:key,id:key`: each key alone, and the whole value.
-    env.PAYLOAD_KEYS,
-    ...(env.PAYLOAD_KEYS ?? '').split(',').map((k) => k.slice(k.indexOf(':') + 1)),
-  ]);
+  // Every secret setting (config.ts's one list, read as the config read it, *_FILE included), and the passwords
+  // as loaded.
+  return secretsOf([config.imap.password, config.smtp.password, ...secretSettingValues(process.env)]);
 }
 
 /** The OAuth2 token sources of the mail logins (IMAP and SMTP share one when both use OAuth2). */
