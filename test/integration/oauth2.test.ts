@@ -247,10 +247,10 @@ mail('mail with OAuth2 (stack in oauth2 mode)', () => {
     const bad = await createWorker(wrong, { skipPreflight: true, workflowBundle: await workflowBundle() });
     const running = bad.worker.run();
     try {
-      const started = Date.now();
+      const workflowId = `test-oauth2-refused-${randomBytes(4).toString('hex')}`;
       const err = await bad.temporal.workflow
         .execute('mailboxSweepWorkflow', {
-          workflowId: `test-oauth2-refused-${randomBytes(4).toString('hex')}`,
+          workflowId,
           taskQueue: setup.config.taskQueue,
           args: [sweepInput()],
         })
@@ -264,7 +264,13 @@ mail('mail with OAuth2 (stack in oauth2 mode)', () => {
       expect(cause.nonRetryable).toBe(true);
       expect(cause.message).toContain('OAUTH2_CLIENT_SECRET');
       expect(cause.message).not.toContain(wrongSecret);
-      expect(Date.now() - started).toBeLessThan(20_000); // not retried for minutes
+      // Not retried: the failing activity ran exactly one attempt.
+      const history = await bad.temporal.workflow.getHandle(workflowId).fetchHistory();
+      const attempts = (history.events ?? [])
+        .filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      expect(attempts.length).toBeGreaterThan(0);
+      expect(Math.max(...attempts.map(Number))).toBe(1);
     } finally {
       bad.worker.shutdown();
       await running;

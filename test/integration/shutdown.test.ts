@@ -124,7 +124,6 @@ test('SIGTERM mid-sweep: readiness drops, the report in flight finishes, exit 0 
     },
   );
   const exited = new Promise<number | null>((resolve) => first.proc.on('exit', (code) => resolve(code)));
-  const signalled = Date.now();
   first.proc.kill('SIGTERM');
 
   const draining = await waitFor('/readyz to turn 503', async () => {
@@ -145,7 +144,7 @@ test('SIGTERM mid-sweep: readiness drops, the report in flight finishes, exit 0 
   held!.release();
   const code = await exited;
   if (code !== 0) throw new Error(`the drained worker exited ${code}:\n${first.output()}`);
-  expect(Date.now() - signalled).toBeLessThan(GRACE_S * 1000);
+  // Exit 0 and "drained" mean the grace did not run out (an expired grace exits 2): no clock needed.
   expect(first.output()).toMatch(/drained, exiting/);
   await expect(fetch(`http://127.0.0.1:${healthPort}/livez`)).rejects.toThrow();
 

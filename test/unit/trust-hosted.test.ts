@@ -374,11 +374,10 @@ describe('hostile provider headers stay linear', () => {
       `Received: from x (${big('a [192.0.2.1] ')}) by mx.google.com; d`,
     ];
     const raw = Buffer.from(`${fields.join('\r\n')}\r\nFrom: advisories@cert.example\r\n\r\nb`);
-    const started = Date.now();
+    // No clock here: a quadratic scan of these fields hangs past jest's timeout, which is the guard.
     const headers = readHeaderFields(raw);
     const t = traceMtaRoute(headers, gmail.mtaHosts);
     readProviderFacts(headers, t.entryIndex ?? headers.length, gmail.trustedAuthservIds!);
     expect(parseAuthResults(big('(((;'), 1)).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
