@@ -2,14 +2,12 @@
  * The mail2waf worker: reads its settings from the environment, checks that every server it needs answers
  * (so a typo fails at start, not on the first advisory), and runs the workflows and activities.
  */
-import { WAFV2Client, ListIPSetsCommand } from '@aws-sdk/client-wafv2';
+import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { Client } from '@temporalio/client';
 import { Runtime, Worker, GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities, type Activities } from './activities';
 import { createResolver } from './activities/authenticate';
-import { connectImap, imapLoginHint } from './activities/imap';
-import { isOAuth2Error } from './oauth';
 import { smtpTransportOptions } from './activities/report';
 import { ConfigError, loadWorkerConfig, secretSettingValues, sweepPolicyOf, type WorkerConfig } from './config';
 import { submitPolicy } from './blocklist-client';
@@ -21,38 +19,23 @@ import { startMailboxWatch, type MailboxWatch } from './watch/mailbox-watch';
 import { activityMetricsInterceptor, freeLoopbackPort, Metrics, metricsRoute } from './metrics';
 import { StructuredLogger, resolveLogFormat, secretsOf } from './logging';
 
-/** Preflight: one cheap call per outside system, each failure turned into an instruction for the operator. */
+/**
+ * Preflight: the readiness checks /readyz runs later (IMAP login and the inbox, AWS WAF per region and scope),
+ * and an SMTP login, once before the worker starts; each failure is an instruction for the operator.
+ */
 export async function preflight(config: WorkerConfig, wafClient: (region: string) => WAFV2Client, mailer: Transporter) {
-  const problems: string[] = [];
-  try {
-    const imap = await connectImap(config.imap, () => undefined);
-    await imap.logout();
-  } catch (err) {
-    const e = err as Error & { authenticationFailed?: boolean };
-    problems.push(
-      // A token endpoint's refusal already names the setting to fix (and holds no secret: src/oauth/errors.ts).
-      isOAuth2Error(err)
-        ? `IMAP login for ${config.imap.user}: ${e.message}`
-        : e.authenticationFailed
-          ? `IMAP login failed for ${config.imap.user} at ${config.imap.host}:${config.imap.port} — check ${imapLoginHint(config.imap)}`
-          : `IMAP server ${config.imap.host}:${config.imap.port} unreachable (${e.message}) — check IMAP_HOST, IMAP_PORT and IMAP_SECURE`,
-    );
-  }
-  try {
-    await mailer.verify();
-  } catch (err) {
-    problems.push(
-      `SMTP server ${config.smtp.host}:${config.smtp.port} unreachable or refused us (${(err as Error).message}) — check SMTP_*`,
-    );
-  }
-  for (const target of config.targets) {
+  const smtpCheck = async () => {
     try {
-      await wafClient(target.region).send(new ListIPSetsCommand({ Scope: target.scope, Limit: 1 }));
+      await mailer.verify();
     } catch (err) {
-      problems.push(
-        `AWS WAF in ${target.region} did not answer (${(err as Error).name}: ${(err as Error).message}) — check AWS credentials, AWS_REGION and AWS_ENDPOINT_URL_WAFV2`,
+      throw new Error(
+        `SMTP server ${config.smtp.host}:${config.smtp.port} unreachable or refused us (${(err as Error).message}) — check SMTP_*`,
       );
     }
+  };
+  const problems: string[] = [];
+  for (const check of [imapCheck(config), smtpCheck, wafCheck(config.targets, wafClient)]) {
+    await check().catch((err: Error) => problems.push(err.message));
   }
   if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -15,5 +15,5 @@ test('an unreachable server stops the worker and says what to check', async () =
   const { code, output } = await runWorkerToExit(env);
   expect(code).toBe(1);
   expect(output).toMatch(/IMAP server 127\.0\.0\.1:1 unreachable .* check IMAP_HOST, IMAP_PORT/);
-  expect(output).toMatch(/AWS WAF in us-east-1 did not answer .* AWS_ENDPOINT_URL_WAFV2/);
+  expect(output).toMatch(/AWS WAF \(REGIONAL\) in us-east-1 did not answer .* AWS_ENDPOINT_URL_WAFV2/);
 });
