@@ -9,6 +9,7 @@
  * condition stays raised (no second alert), because an alert that cannot be sent must not stop the others.
  */
 import {
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -35,6 +36,17 @@ const signalling = proxyActivities<Activities>({
 });
 
 /** Raise or clear a condition in the task queue's alerts workflow (through the `alert` activity). */
+/**
+ * The innermost failure's type and message, for an alert: "ImapAuthFailed: IMAP login failed … — check
+ * IMAP_PASSWORD" says what to fix, where the outer "Activity task failed" does not.
+ */
+export function failureText(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
+  const type = e instanceof ApplicationFailure && e.type ? `${e.type}: ` : '';
+  return `${type}${e instanceof Error ? e.message : String(e)}`.slice(0, 1000);
+}
+
 export async function tellAlerts(event: AlertEvent): Promise<void> {
   try {
     await signalling.alert(event);

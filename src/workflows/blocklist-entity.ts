@@ -21,6 +21,7 @@ import {
 } from '../policy/blocklist';
 import { packState, unpackState } from '../policy/state-pack';
 import { LIST_PAGE_DEFAULT } from '../shared/messages';
+import { failureText } from './alerts';
 import type {
   AlertEvent,
   BlockPolicy,
@@ -43,13 +44,6 @@ import type {
 const SYNC_WAIT = '3 minutes';
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 10_000;
 const DEFAULT_SYNC_ALERT_AFTER_MS = 15 * 60 * 1000;
-
-/** The innermost cause's message: "WafNotFound: …: not found — create the IP set" rather than "Activity task failed". */
-function failureText(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
-  return e instanceof Error ? e.message : String(e);
-}
 
 export class BlocklistEntity {
   readonly state: BlocklistState;

@@ -42,7 +42,7 @@ import type { ApprovalInput, BlockResult, Guardrails, MessageAnalysis, SweepInpu
 import { approvalWorkflow } from './approval';
 import { legacySweep } from './sweep-legacy';
 import { submitBlocks } from './submit-blocks';
-import { tellAlerts } from './alerts';
+import { failureText, tellAlerts } from './alerts';
 import { reportAddresses } from '../report/addresses';
 
 const imap = proxyActivities<Activities>({
@@ -96,14 +96,6 @@ async function raiseSweepFailed(condition: string, mailbox: string, err: unknown
     ].join('\n'),
     workflowId,
   });
-}
-
-/** The innermost failure's type and message: "ImapAuthFailed: IMAP login failed …" says what to fix. */
-function failureText(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
-  const type = e instanceof ApplicationFailure && e.type ? `${e.type}: ` : '';
-  return `${type}${e instanceof Error ? e.message : String(e)}`.slice(0, 1000);
 }
 
 async function sweep(input: SweepInput): Promise<SweepResult> {
