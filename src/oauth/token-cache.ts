@@ -25,7 +25,6 @@ export interface TokenCacheOptions {
 
 interface Entry {
   accessToken: string;
-  expiresAt: number;
   renewAt: number;
 }
 
@@ -74,7 +73,7 @@ export class TokenCache {
     this.fetched++;
     const lifetime = Math.max(0, t.expiresAt - issuedAt);
     const margin = Math.min(this.renewBeforeMs, lifetime * this.renewShare);
-    const entry = { accessToken: t.accessToken, expiresAt: t.expiresAt, renewAt: t.expiresAt - margin };
+    const entry = { accessToken: t.accessToken, renewAt: t.expiresAt - margin };
     this.entries.set(key, entry);
     return entry;
   }
