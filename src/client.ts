@@ -4,14 +4,13 @@
  * Start-up cost matters (`--help`, `--version` and `extract` should feel instant): the modules imported here only
  * register commands. Each command loads the Temporal client, the AWS SDK or the worker inside its action.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerAws } from './cli/aws';
 import { registerCodecServer } from './cli/codec-server';
 import { registerBlocklist } from './cli/blocklist';
 import { createContext } from './cli/context';
 import { registerExtract } from './cli/extract';
+import { registerDeployment } from './cli/deployment';
 import { registerDoctor } from './cli/doctor';
 import { registerExplain } from './cli/explain';
 import { registerFind } from './cli/find';
@@ -20,11 +19,7 @@ import { registerSchedule } from './cli/schedule';
 import { registerApproval } from './cli/approvals';
 import { registerSweep } from './cli/sweep';
 import { registerWorker } from './cli/worker';
-
-/** The package's version, from the package.json next to src/ or lib/. */
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
-}
+import { packageVersion } from './package-version';
 
 export async function runCli(
   argv: string[],
@@ -60,6 +55,7 @@ export async function runCli(
   registerExplain(program, () => io.env ?? process.env, getPrinter);
   registerWorker(program);
   registerCodecServer(program, ctx, getPrinter);
+  registerDeployment(program, ctx, getPrinter);
   // --json may follow the subcommand (`mail2waf list --json`): accept it anywhere (the worker prints no result).
   program.commands
     .filter((c) => c.name() !== 'worker')

@@ -17,6 +17,7 @@ import { DURATION_PATTERN, MAX_DURATION_TEXT, durationMs } from './shared/durati
 import { normalizeHostName, normalizeHostPattern, normalizeTrustedSender, type TrustConfig } from './policy/trust';
 import { parseCidr, formatCidr } from './net/ip';
 import type { SourceTtl } from './policy/source-ttl';
+import type { VersioningConfig } from './versioning';
 import { deriveSearchKey, parsePayloadKeys, PayloadKeysError, type PayloadKeyRing } from './codec/keys';
 import type { BlockPolicy, Guardrails, NeverBlockRange, SweepPolicy, TargetRef } from './shared/types';
 import { createMailOAuth2, ENTRA_AUTHORITY, ENTRA_SCOPE, GOOGLE_SCOPE, type MailOAuth2 } from './oauth';
@@ -173,6 +174,20 @@ const workerSchema = clientSchema.extend({
   WATCH_MAILBOX: bool.default('true'),
   WATCH_DEBOUNCE: duration.default('300ms'),
   WATCH_POLL_INTERVAL: duration.default('5s'),
+  // Worker Deployment Versioning (src/versioning.ts): on when a deployment name is set. The build id defaults to
+  // the package version and a hash of the workflow code; WORKER_PROMOTE says when a starting worker makes its build
+  // current (first: only when the deployment has none; always; never: an operator promotes).
+  WORKER_DEPLOYMENT_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,200}$/, 'letters, digits, . _ - only')
+    .optional(),
+  WORKER_BUILD_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.+-]{1,200}$/, 'letters, digits, . _ + - only')
+    .optional(),
+  WORKER_PROMOTE: z.enum(['first', 'always', 'never']).default('first'),
   SMTP_HOST: nonEmpty,
   SMTP_PORT: port.default(587),
   SMTP_SECURE: bool.optional(),
@@ -271,6 +286,8 @@ export interface WorkerConfig extends ClientConfig {
   shutdownGraceMs: number;
   /** The mailbox watch: WATCH_MAILBOX, WATCH_DEBOUNCE, WATCH_POLL_INTERVAL (when the server has no IDLE). */
   watch: { enabled: boolean; debounceMs: number; pollIntervalMs: number };
+  /** Worker Deployment Versioning (WORKER_DEPLOYMENT_NAME set); absent: an unversioned worker. */
+  versioning?: VersioningConfig;
 }
 
 /** A key given as base64 or hex, at least 16 bytes (32 recommended); a clear error otherwise. */
@@ -760,6 +777,8 @@ export interface ReadConfig {
   mailbox: string;
   /** HMAC key of search attribute values (SEARCH_KEY, or derived from PAYLOAD_KEYS), for `find`. */
   searchKey?: Buffer;
+  /** WORKER_DEPLOYMENT_NAME, for `mail2waf deployment`. */
+  deploymentName?: string;
 }
 
 const readSchema = z.object({
@@ -770,6 +789,7 @@ const readSchema = z.object({
   IMAP_MAILBOX: clientSchema.shape.IMAP_MAILBOX,
   PAYLOAD_KEYS: nonEmpty.optional(),
   SEARCH_KEY: nonEmpty.optional(),
+  WORKER_DEPLOYMENT_NAME: workerSchema.shape.WORKER_DEPLOYMENT_NAME,
 });
 
 /**
@@ -797,6 +817,7 @@ export function loadReadConfig(env: Env = process.env): ReadConfig {
     scheduleId: c.MAIL2WAF_SCHEDULE_ID,
     mailbox: c.IMAP_MAILBOX,
     ...(searchKey ? { searchKey } : {}),
+    ...(c.WORKER_DEPLOYMENT_NAME ? { deploymentName: c.WORKER_DEPLOYMENT_NAME } : {}),
   };
 }
 
@@ -1073,6 +1094,15 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       // At least a second: a poll is a round trip to the mail server.
       pollIntervalMs: Math.max(1000, ms(c.WATCH_POLL_INTERVAL)),
     },
+    ...(c.WORKER_DEPLOYMENT_NAME
+      ? {
+          versioning: {
+            deploymentName: c.WORKER_DEPLOYMENT_NAME,
+            ...(c.WORKER_BUILD_ID ? { buildId: c.WORKER_BUILD_ID } : {}),
+            promote: c.WORKER_PROMOTE,
+          },
+        }
+      : {}),
   };
 }
 

@@ -4,7 +4,8 @@
  */
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { Client } from '@temporalio/client';
-import { Runtime, Worker, GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
+import { bundleWorkflowCode, GracefulShutdownPeriodExpiredError, Runtime, Worker } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities, type Activities } from './activities';
 import { createResolver } from './activities/authenticate';
@@ -18,6 +19,8 @@ import { dataConverterFor } from './codec';
 import { startMailboxWatch, type MailboxWatch } from './watch/mailbox-watch';
 import { activityMetricsInterceptor, freeLoopbackPort, Metrics, metricsRoute } from './metrics';
 import { StructuredLogger, resolveLogFormat, secretsOf } from './logging';
+import { buildIdOf, promoteOnStart, type PromoteMode } from './versioning';
+import { packageVersion } from './package-version';
 
 /**
  * Preflight: the readiness checks /readyz runs later (IMAP login and the inbox, AWS WAF per region and scope),
@@ -119,14 +122,24 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
     searchKey: config.searchKey,
     sweepPolicy: sweepPolicyOf(config),
   });
+  const workflows = await workflowCodeFor(config, opts);
+  const version = config.versioning && {
+    deploymentName: config.versioning.deploymentName,
+    buildId: config.versioning.buildId ?? buildIdOf(packageVersion(), workflowCodeText(workflows)),
+  };
   const worker = await Worker.create({
     connection: native.connection,
     namespace: native.namespace,
     taskQueue: config.taskQueue,
     ...(dataConverter ? { dataConverter } : {}),
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : (prebuiltWorkflowBundle() ?? { workflowsPath: require.resolve('./workflows') })),
+    ...workflows,
+    // Each workflow says how it moves between builds (setWorkflowOptions in src/workflows): sweeps are pinned, the
+    // long-lived ones upgrade. Anything that does not say is pinned: it never meets code it did not start with.
+    ...(version
+      ? {
+          workerDeploymentOptions: { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' as const },
+        }
+      : {}),
     activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
     // Runs in the worker process, not the workflow sandbox: failed activity attempts, and the sweeps they end.
     interceptors: { activity: [activityMetricsInterceptor(metrics)] },
@@ -138,7 +151,28 @@ export async function createWorker(config: WorkerConfig, opts: CreateWorkerOptio
         }
       : {}),
   });
-  return { worker, connection: native.connection, temporal, wafClient, metrics };
+  return { worker, connection: native.connection, temporal, wafClient, metrics, version };
+}
+
+type WorkflowCode = { workflowBundle: { code: string } | { codePath: string } } | { workflowsPath: string };
+
+/**
+ * Where the workflows come from: the caller's bundle, the prebuilt one, else the sources. A versioned worker needs
+ * the code itself (its default build id is a hash of it), so then the sources are bundled here rather than by
+ * Worker.create.
+ */
+async function workflowCodeFor(config: WorkerConfig, opts: CreateWorkerOptions): Promise<WorkflowCode> {
+  if (opts.workflowBundle) return { workflowBundle: opts.workflowBundle };
+  const prebuilt = prebuiltWorkflowBundle();
+  if (prebuilt) return prebuilt;
+  const workflowsPath = require.resolve('./workflows');
+  if (!config.versioning || config.versioning.buildId) return { workflowsPath };
+  return { workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: Runtime.instance().logger }) };
+}
+
+function workflowCodeText(w: WorkflowCode): string {
+  if (!('workflowBundle' in w)) throw new Error('a versioned worker without a build id needs its bundle');
+  return 'code' in w.workflowBundle ? w.workflowBundle.code : readFileSync(w.workflowBundle.codePath, 'utf8');
 }
 
 /** What the logs must never show: the mail passwords, the payload and search keys, the OAuth2 client secret. */
@@ -165,6 +199,31 @@ async function installPolicy(temporal: Client, config: WorkerConfig, logger: Str
         (installed.unblocked.length
           ? `; unblocked what it now forbids: ${installed.unblocked.map((u) => u.value).join(', ')}`
           : ''),
+    );
+  }
+}
+
+/** WORKER_PROMOTE at start (src/versioning.ts); a failure is logged, the worker keeps serving its version. */
+async function promote(
+  temporal: Client,
+  v: { deploymentName: string; buildId: string; promote: PromoteMode },
+  logger: StructuredLogger,
+  stopped: () => boolean,
+) {
+  try {
+    const outcome = await promoteOnStart(temporal, v, { stopped });
+    const what = {
+      promoted: `build ${v.buildId} is now the current version of ${v.deploymentName}`,
+      kept: `build ${v.buildId} is ready; the current version stays ${'current' in outcome ? outcome.current : ''} (WORKER_PROMOTE=first) — promote it with: mail2waf deployment promote ${v.buildId}`,
+      'already-current': `build ${v.buildId} is the current version of ${v.deploymentName}`,
+      skipped: `build ${v.buildId} is ready (WORKER_PROMOTE=never) — promote it with: mail2waf deployment promote ${v.buildId}`,
+    }[outcome.action];
+    logger.notice(`mail2waf worker: ${what}`, { deployment: v.deploymentName, buildId: v.buildId });
+  } catch (err) {
+    logger.error(
+      `mail2waf worker: could not make build ${v.buildId} current (${(err as Error).message}) — ` +
+        `promote it with: mail2waf deployment promote ${v.buildId}`,
+      { deployment: v.deploymentName, buildId: v.buildId },
     );
   }
 }
@@ -259,11 +318,12 @@ export async function main() {
   process.on('SIGINT', onSignal);
 
   const created = await createWorker(config, { shutdownGraceMs: config.shutdownGraceMs, metrics });
-  const { connection, temporal, wafClient } = created;
+  const { connection, temporal, wafClient, version } = created;
   worker = created.worker;
   const w = worker;
   logger.notice(
     `mail2waf worker: task queue ${config.taskQueue}, Temporal ${describeAddress()}, target ${config.target.name}` +
+      (version ? `, deployment ${version.deploymentName} build ${version.buildId}` : '') +
       (config.watch.enabled ? `, watching mailbox ${config.mailbox}` : '') +
       (config.payloadKeys ? `, payloads encrypted (key ${config.payloadKeys.current.id})` : ', payloads in clear') +
       (server ? `, health http://${host.includes(':') ? `[${host}]` : host}:${server.port}/readyz` : ''),
@@ -273,6 +333,8 @@ export async function main() {
     // Sweeps within a second of new mail; the worker that serves them is polling already.
     if (config.watch.enabled && !health.draining)
       watch = startMailboxWatch(config, temporal, Runtime.instance().logger);
+    if (version)
+      void promote(temporal, { ...version, promote: config.versioning!.promote }, logger, () => health.draining);
     void health.attach(() => w.getState(), {
       temporal: temporalCheck(temporal),
       imap: imapCheck(config),

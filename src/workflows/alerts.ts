@@ -9,14 +9,15 @@
  * condition stays raised (no second alert), because an alert that cannot be sent must not stop the others.
  */
 import {
-  ApplicationFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   isCancellation,
   log,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -86,6 +87,9 @@ export async function alertsWorkflow(input: AlertsInput = {}): Promise<void> {
     }
   }
 }
+
+// Long-lived like the blocklist: it follows the current build.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, alertsWorkflow);
 
 /** One event: a raise of a condition not raised yet alerts; a clear of a raised one resolves; the rest is noise. */
 async function handle(state: AlertsState, e: AlertEvent): Promise<void> {

@@ -4,7 +4,14 @@
  * in the inbox marked held). Approved, its addresses block and it goes to Processed; rejected or unanswered by
  * the deadline, it goes to Quarantine and nothing of it is blocked.
  */
-import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  setWorkflowOptions,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { approvalOutcomes, approvalSearchValues, approvalSummaryOf, candidatesOf, movesOf } from '../policy/sweep-plan';
 import { markDecided, markFindable } from './findable';
@@ -118,6 +125,9 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
   }
   return { approvalId, approval, blocks, messages, reportMessageId: report.messageId };
 }
+
+// An approval waits up to APPROVAL_TIMEOUT (days): pinning it would keep an old worker up as long.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, approvalWorkflow);
 
 /**
  * Waits for a decision until the deadline; shortly before it (approvalWarningLeadMs) the team is alerted once,

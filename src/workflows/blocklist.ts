@@ -11,6 +11,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   sleep,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -75,6 +76,10 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
     await continueAsNew<typeof blocklistWorkflow>(b.continueAsNewInput());
   }
 }
+
+// The blocklist lives for ever: it moves to the current build at its next task (its changes go behind patched()
+// and replay tests, test/replay).
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, blocklistWorkflow);
 
 /** One GetIPSet → diff → UpdateIPSet round, at most one write per second; a failure is retried later. */
 async function syncOnce(b: BlocklistEntity, input: BlocklistInput): Promise<void> {

@@ -8,13 +8,14 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  ParentClosePolicy,
-  TimeoutFailure,
   isCancellation,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   startChild,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -82,6 +83,9 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
   await tellAlerts({ condition, action: 'clear', detail: `Sweep ${workflowInfo().workflowId} succeeded.` });
   return result;
 }
+
+// A sweep is minutes long: it finishes on the build that started it, so new code never meets its history.
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, mailboxSweepWorkflow);
 
 async function raiseSweepFailed(condition: string, mailbox: string, err: unknown): Promise<void> {
   const { workflowId } = workflowInfo();
