@@ -20,6 +20,7 @@ import {
   setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
+import { versionedAs } from './versioning-behavior';
 import type { Activities } from '../activities';
 import { alertSignal, alertsQuery } from '../shared/messages';
 import type { AlertEvent, AlertNotice, AlertsState } from '../shared/types';
@@ -89,7 +90,7 @@ export async function alertsWorkflow(input: AlertsInput = {}): Promise<void> {
 }
 
 // Long-lived like the blocklist: it follows the current build.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, alertsWorkflow);
+setWorkflowOptions(versionedAs('AUTO_UPGRADE'), alertsWorkflow);
 
 /** One event: a raise of a condition not raised yet alerts; a clear of a raised one resolves; the rest is noise. */
 async function handle(state: AlertsState, e: AlertEvent): Promise<void> {

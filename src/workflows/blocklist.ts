@@ -14,6 +14,7 @@ import {
   setWorkflowOptions,
   sleep,
 } from '@temporalio/workflow';
+import { versionedAs } from './versioning-behavior';
 import type { Activities } from '../activities';
 import {
   blockUpdate,
@@ -79,7 +80,7 @@ export async function blocklistWorkflow(input: BlocklistInput): Promise<void> {
 
 // The blocklist lives for ever: it moves to the current build at its next task (its changes go behind patched()
 // and replay tests, test/replay).
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, blocklistWorkflow);
+setWorkflowOptions(versionedAs('AUTO_UPGRADE'), blocklistWorkflow);
 
 /** One GetIPSet → diff → UpdateIPSet round, at most one write per second; a failure is retried later. */
 async function syncOnce(b: BlocklistEntity, input: BlocklistInput): Promise<void> {

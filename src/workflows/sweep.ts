@@ -18,6 +18,7 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
+import { versionedAs } from './versioning-behavior';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { ErrorTypes } from '../shared/constants';
@@ -85,7 +86,7 @@ export async function mailboxSweepWorkflow(input: SweepInput): Promise<SweepResu
 }
 
 // A sweep is minutes long: it finishes on the build that started it, so new code never meets its history.
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, mailboxSweepWorkflow);
+setWorkflowOptions(versionedAs('PINNED'), mailboxSweepWorkflow);
 
 async function raiseSweepFailed(condition: string, mailbox: string, err: unknown): Promise<void> {
   const { workflowId } = workflowInfo();
