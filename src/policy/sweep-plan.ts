@@ -19,6 +19,7 @@ import type {
 } from '../shared/types';
 import type { SearchValues } from '../shared/search-attributes';
 import { ttlForSender, type SourceTtl } from './source-ttl';
+import { reportAddresses } from '../report/addresses';
 
 /** Addresses listed per message in a result (the blocklist has them all); keeps results small. */
 export const OUTCOME_INDICATORS = 50;
@@ -143,6 +144,40 @@ export function outcomeOf(
 
 /** Approval ids of a sweep's held messages, by UID: those messages stay in the inbox, marked held. */
 export type HeldBy = Record<number, string>;
+
+/** What a sweep decided, as its result (pure): every message's outcome, the blocks, the held runs, the addresses. */
+export function sweepResultOf(r: {
+  sweepId: string;
+  mailbox: string;
+  dryRun: boolean;
+  plan: SweepPlan;
+  heldBy: HeldBy;
+  held: NonNullable<SweepResult['held']>;
+  blocks: Record<string, BlockResult>;
+  targetNames: string[];
+  now: string;
+  sourceTtls: SourceTtl[];
+  blockTtlMs?: number | null;
+}): SweepResult {
+  const { plan, blocks } = r;
+  const messages = sweepOutcomes(plan, r.heldBy, r.dryRun);
+  const result: SweepResult = {
+    sweepId: r.sweepId,
+    mailbox: r.mailbox,
+    dryRun: r.dryRun,
+    messages,
+    block: blocks[r.targetNames[0]!],
+  };
+  if (r.targetNames.length > 1 && result.block) result.blocks = blocks;
+  if (r.held.length > 0) result.held = r.held;
+  // For the report: which message and place each address came from, and until when a block of it lasts.
+  const blocking = Object.keys(blocks).length > 0 ? plan.trusted : [];
+  const others = [...(blocking.length ? [] : plan.trusted), ...plan.held];
+  const { addresses, leftOut } = reportAddresses(blocking, others, r.now, r.sourceTtls, r.blockTtlMs);
+  if (addresses.length > 0) result.addresses = addresses;
+  if (leftOut > 0) result.addressesLeftOut = leftOut;
+  return result;
+}
 
 /**
  * Every message's outcome in a sweep. A held message (outside the trust gate, or a trusted one of a run over its

@@ -34,7 +34,7 @@ import {
   planSweep,
   sweepDetails,
   sweepOutcomeWord,
-  sweepOutcomes,
+  sweepResultOf,
   sweepSearchValues,
   type HeldBy,
 } from '../policy/sweep-plan';
@@ -45,7 +45,6 @@ import { approvalWorkflow } from './approval';
 import { legacySweep } from './sweep-legacy';
 import { submitBlocks } from './submit-blocks';
 import { failureText, tellAlerts } from './alerts';
-import { reportAddresses } from '../report/addresses';
 
 const imap = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -144,16 +143,11 @@ async function sweep(input: SweepInput): Promise<SweepResult> {
     heldBy[a.messages[0]!.ref.uid] = approvalId;
     held.push({ approvalId, kind: a.kind, uids: [a.messages[0]!.ref.uid], reason: a.heldBecause.reason });
   }
-  const messages = sweepOutcomes(plan, heldBy, dryRun);
-  const result: SweepResult = { sweepId, mailbox, dryRun, messages, block: blocks[targets[0]!.name] };
-  if (targets.length > 1 && result.block) result.blocks = blocks;
-  if (held.length > 0) result.held = held;
-  // For the report: which message and place each address came from, and until when a block of it lasts.
-  const blocking = Object.keys(blocks).length > 0 ? plan.trusted : [];
-  const others = [...(blocking.length ? [] : plan.trusted), ...plan.held];
-  const { addresses, leftOut } = reportAddresses(blocking, others, now, policy.sourceTtls, workerPolicy.blockTtlMs);
-  if (addresses.length > 0) result.addresses = addresses;
-  if (leftOut > 0) result.addressesLeftOut = leftOut;
+  const result = sweepResultOf({
+    ...{ sweepId, mailbox, dryRun, plan, heldBy, held, blocks, now, sourceTtls: policy.sourceTtls },
+    targetNames: targets.map((t) => t.name),
+    blockTtlMs: workerPolicy.blockTtlMs,
+  });
   await markFindable(
     policy.searchAttributes,
     sweepSearchValues(result),
@@ -161,11 +155,11 @@ async function sweep(input: SweepInput): Promise<SweepResult> {
     false,
     sweepDetails(result),
   );
-  if (messages.length === 0) return result;
+  if (result.messages.length === 0) return result;
 
   const sent = await smtp.sendReport({ sweepId, runId, result });
   Object.assign(result, { reportMessageId: sent.messageId, reportSentTo: sent.to.join(', ') });
-  if (!dryRun) await imap.moveMessages({ mailbox, uidValidity: pending.uidValidity, moves: movesOf(messages) });
+  if (!dryRun) await imap.moveMessages({ mailbox, uidValidity: pending.uidValidity, moves: movesOf(result.messages) });
   return result;
 }
 

@@ -12,6 +12,7 @@ import {
   planSweep,
   rejectionOf,
   sweepOutcomes,
+  sweepResultOf,
 } from '../../src/policy/sweep-plan';
 import { capAnalysis } from '../../src/activities/imap';
 import { sweepInputOf } from '../../src/sweep-input';
@@ -160,4 +161,40 @@ test("a sweep runs with the worker's policy; only fields its input sets win", ()
     mailbox: 'INBOX',
     dryRun: true,
   });
+});
+
+test('the sweep result: outcomes, blocks per target when there are several, held runs and the report addresses', () => {
+  const plan = planSweep([msg(1), msg(2, { status: 'quarantine', reasonCode: 'reported-phish' })], ['reported-phish']);
+  const block = { added: ['198.51.100.1'], alreadyPresent: [], refused: [], synced: true };
+  const held = [{ approvalId: 'ap-2', kind: 'held-message' as const, uids: [2], reason: 'phish' }];
+  const base = {
+    sweepId: 's',
+    mailbox: 'INBOX',
+    dryRun: false,
+    plan,
+    heldBy: { 2: 'ap-2' },
+    held,
+    now: '2026-12-06T00:00:00.000Z',
+    sourceTtls: [],
+    blockTtlMs: 86_400_000,
+  };
+  const one = sweepResultOf({ ...base, blocks: { t: block }, targetNames: ['t'] });
+  expect(one.block).toBe(block);
+  expect(one.blocks).toBeUndefined();
+  expect(one.held).toEqual(held);
+  expect(one.messages.map((m) => [m.uid, m.status])).toEqual([
+    [1, 'processed'],
+    [2, 'held'],
+  ]);
+  expect(one.addresses?.map((a) => [a.value, a.uid])).toEqual([
+    ['198.51.100.1', 1],
+    ['198.51.100.2', 2],
+  ]);
+  const two = sweepResultOf({ ...base, blocks: { t: block, u: block }, targetNames: ['t', 'u'] });
+  expect(Object.keys(two.blocks ?? {})).toEqual(['t', 'u']);
+  // Nothing blocked (held by guardrails or a dry run): no block, and the trusted addresses are listed as not blocked.
+  const none = sweepResultOf({ ...base, blocks: {}, held: [], targetNames: ['t'] });
+  expect(none.block).toBeUndefined();
+  expect(none.held).toBeUndefined();
+  expect(none.addresses?.map((a) => a.value)).toEqual(['198.51.100.1', '198.51.100.2']);
 });
