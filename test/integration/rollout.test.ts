@@ -18,6 +18,7 @@ import { connectClient } from '../../src/temporal-connection';
 import { createWorker } from '../../src/worker';
 import { promoteOnStart } from '../../src/versioning';
 import { cliJson } from '../helpers/cli';
+import { spawnWorker } from '../helpers/child-worker';
 import { appendMessage, ipSet, isolatedSetup, uniqueName, waitFor, type TestSetup } from '../helpers/stack';
 import { workflowBundle } from '../helpers/worker';
 
@@ -189,4 +190,24 @@ test('pinned and auto-upgrade behaviours are what each workflow declares', async
   const B = temporal.api.enums.v1.VersioningBehavior;
   expect(sweepBehavior).toBe(B.VERSIONING_BEHAVIOR_PINNED);
   expect(blocklistBehavior).toBe(B.VERSIONING_BEHAVIOR_AUTO_UPGRADE);
+});
+
+test('the worker process derives its build id from its workflow code and, first of its deployment, makes it current', async () => {
+  const name = uniqueName('rollout-proc');
+  const env = { ...setup.env, WORKER_DEPLOYMENT_NAME: name, MAIL2WAF_TASK_QUEUE: `${name}-tq` };
+  const w = spawnWorker(env);
+  try {
+    const line = await waitFor(
+      'the worker to promote its build',
+      async () => /build ([\w.+-]+) is now the current version of ([\w.-]+)/.exec(w.output()) ?? undefined,
+      120_000,
+    );
+    const [, buildId, deploymentName] = line;
+    expect(deploymentName).toBe(name);
+    expect(buildId).toMatch(/^\d+\.\d+\.\d+\S*-[0-9a-f]{12}$/);
+    const status = await cliJson(['deployment'], env);
+    expect(status.doc.result).toMatchObject({ name, current: buildId, versions: [{ buildId, status: 'current' }] });
+  } finally {
+    expect(await w.kill('SIGTERM')).toBe(0);
+  }
 });
