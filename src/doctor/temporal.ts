@@ -2,6 +2,7 @@
 import { Connection } from '@temporalio/client';
 import { temporalSettings } from '../temporal-connection';
 import { error, fail, messageOf, ok, skipped, type CheckResult } from './types';
+import { summarizeDeployment, type DeploymentSummary } from '../versioning';
 
 type Env = Record<string, string | undefined>;
 
@@ -88,8 +89,52 @@ export async function checkTemporal(env: Env, timeoutMs = 5_000): Promise<CheckR
         ),
       );
     }
+  }
+  try {
+    const name = env.WORKER_DEPLOYMENT_NAME?.trim();
+    if (name) results.push(await checkDeployment(connection, namespace, name, env.WORKER_PROMOTE?.trim() || 'first'));
   } finally {
     await connection.close().catch(() => undefined);
   }
   return results;
+}
+
+/** With WORKER_DEPLOYMENT_NAME: is a build current? Without one, nothing runs on a versioned task queue. */
+async function checkDeployment(
+  connection: Connection,
+  namespace: string,
+  name: string,
+  promote: string,
+): Promise<CheckResult> {
+  try {
+    const r = await connection.workflowService.describeWorkerDeployment({ namespace, deploymentName: name });
+    return deploymentCheck(name, summarizeDeployment(r.workerDeploymentInfo ?? {}), promote);
+  } catch (err) {
+    if ((err as { code?: number }).code === GRPC_NOT_FOUND) return deploymentCheck(name, undefined, promote);
+    return error('temporal.deployment', `DescribeWorkerDeployment ${name} failed (${messageOf(err)})`, 'try again');
+  }
+}
+
+/** The verdict on a deployment (pure): a current build is fine; none is fine only if the first worker will promote. */
+export function deploymentCheck(name: string, d: DeploymentSummary | undefined, promote: string): CheckResult {
+  const check = 'temporal.deployment';
+  if (d?.current) {
+    const old = d.versions.filter((v) => v.buildId !== d.current && v.status === 'draining').map((v) => v.buildId);
+    return ok(
+      check,
+      `deployment ${name}: build ${d.current} is current` + (old.length ? `; ${old.join(', ')} still draining` : ''),
+    );
+  }
+  const known = d?.versions.map((v) => v.buildId) ?? [];
+  if (known.length === 0 && promote !== 'never') {
+    return ok(check, `deployment ${name} has no worker yet: the first one makes its build current (WORKER_PROMOTE)`);
+  }
+  return fail(
+    check,
+    `deployment ${name} has no current build: sweeps and the blocklist wait` +
+      (known.length ? ` (builds known: ${known.join(', ')})` : ''),
+    known.length
+      ? `mail2waf deployment promote ${known[known.length - 1]}`
+      : 'start a worker, then mail2waf deployment promote <its build id>',
+  );
 }

@@ -1,6 +1,7 @@
 import { temporal } from '@temporalio/proto';
 import { buildIdOf, promotionFor, summarizeDeployment } from '../../src/versioning';
 import { loadWorkerConfig } from '../../src/config';
+import { deploymentCheck } from '../../src/doctor/temporal';
 import { minimalWorkerEnv } from '../helpers/settings';
 
 const baseEnv = () => ({ ...minimalWorkerEnv });
@@ -84,4 +85,23 @@ test('versioning is on with WORKER_DEPLOYMENT_NAME, and bad names are refused wi
   expect(() => loadWorkerConfig({ ...baseEnv(), WORKER_DEPLOYMENT_NAME: 'x', WORKER_PROMOTE: 'sometimes' })).toThrow(
     /WORKER_PROMOTE/,
   );
+});
+
+test('doctor: a deployment needs a current build, unless the first worker is yet to promote itself', () => {
+  const v = (buildId: string, status: string) => ({ buildId, status });
+  expect(
+    deploymentCheck('m', { name: 'm', current: 'b', versions: [v('a', 'draining'), v('b', 'current')] }, 'first'),
+  ).toMatchObject({ status: 'ok', detail: 'deployment m: build b is current; a still draining' });
+  expect(deploymentCheck('m', undefined, 'first')).toMatchObject({ status: 'ok' });
+  expect(deploymentCheck('m', undefined, 'never')).toMatchObject({
+    status: 'fail',
+    fix: 'start a worker, then mail2waf deployment promote <its build id>',
+  });
+  expect(
+    deploymentCheck('m', { name: 'm', versions: [v('a', 'inactive'), v('b', 'inactive')] }, 'first'),
+  ).toMatchObject({
+    status: 'fail',
+    detail: 'deployment m has no current build: sweeps and the blocklist wait (builds known: a, b)',
+    fix: 'mail2waf deployment promote b',
+  });
 });
