@@ -23,6 +23,7 @@ function startOperation(taskQueue: string, target: TargetRef, policy: BlockPolic
     taskQueue,
     args: [{ target, policy }],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `blocklist of target ${target.name}: the one writer of IP sets ${target.ipSetV4Name} and ${target.ipSetV6Name}`,
   });
 }
 

@@ -69,6 +69,7 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
           workflowId: `${SWEEP_WORKFLOW_PREFIX}-scheduled`,
           taskQueue: c.taskQueue,
           args: [sweepInput(ctx, {})],
+          staticSummary: `sweep of mailbox ${c.mailbox}: every ${c.sweepInterval} (schedule ${c.scheduleId})`,
         },
       };
       let created = true;

@@ -47,6 +47,7 @@ export function registerSweep(program: Command, ctx: CliContext, printer: () => 
         workflowId,
         taskQueue: ctx.config().taskQueue,
         args: [sweepInput(ctx, opts)],
+        staticSummary: `sweep of mailbox ${opts.mailbox ?? ctx.config().mailbox}${opts.dryRun ? ' (dry run)' : ''}: mail2waf run by ${ctx.actor()}`,
       });
       if (!opts.wait) {
         printer().result({ workflowId, runId: handle.firstExecutionRunId }, (r) => `started sweep ${r.workflowId}`);

@@ -287,6 +287,7 @@ export function temporalSweeper(opts: {
         // FAIL rather than USE_EXISTING: the same exclusion, but we learn that we joined a running sweep.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        staticSummary: `sweep of mailbox ${input.mailbox}: new mail seen by the mailbox watch`,
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -26,7 +26,7 @@ import {
   unblockUpdate,
   whyQuery,
 } from '../shared/messages';
-import type { BlocklistInput } from '../shared/types';
+import type { BlocklistInput, SyncPlan } from '../shared/types';
 import {
   BlocklistEntity,
   validateBlockRequest,
@@ -88,7 +88,9 @@ async function syncOnce(b: BlocklistEntity, input: BlocklistInput): Promise<void
   if (pace !== undefined) await sleep(pace);
   const { covers, plan } = b.startSync();
   try {
-    const report = await syncIpSets({ target: input.target, plan });
+    const report = await syncIpSets.executeWithOptions({ summary: syncSummary(input.target.name, plan) }, [
+      { target: input.target, plan },
+    ]);
     b.syncDone(covers, plan, report);
     if (b.syncAlertRaised && patched(SYNC_ALERT_PATCH)) {
       await tellAlerts({
@@ -110,4 +112,11 @@ async function syncOnce(b: BlocklistEntity, input: BlocklistInput): Promise<void
     }
     await sleep(RETRY_AFTER_FAILURE);
   }
+}
+
+/** What a sync round is about, for the Web UI's event list: the target and how much it adds and removes. */
+function syncSummary(target: string, plan: SyncPlan): string {
+  const ours = plan.v4.ours.length + plan.v6.ours.length;
+  const remove = plan.v4.remove.length + plan.v6.remove.length;
+  return `sync IP sets of target ${target}: ${ours} entries of ours${remove ? `, ${remove} to remove` : ''}`;
 }

@@ -28,14 +28,18 @@ export async function submitBlocks(
   for (const target of targets) {
     const merged = emptyBlockResult();
     for (let i = 0; i < candidates.length; i += BLOCK_CHUNK) {
-      const part = await blocklist.recordBlocks({
-        target,
-        request: {
-          requestId: `${requestIdPrefix}${i / BLOCK_CHUNK}`,
-          candidates: candidates.slice(i, i + BLOCK_CHUNK),
-          ...(preview ? { preview: true } : {}),
+      const chunk = candidates.slice(i, i + BLOCK_CHUNK);
+      const summary = `${preview ? 'preview' : 'block'} ${chunk.length} address(es) in target ${target.name}`;
+      const part = await blocklist.recordBlocks.executeWithOptions({ summary }, [
+        {
+          target,
+          request: {
+            requestId: `${requestIdPrefix}${i / BLOCK_CHUNK}`,
+            candidates: chunk,
+            ...(preview ? { preview: true } : {}),
+          },
         },
-      });
+      ]);
       mergeBlockResult(merged, part);
     }
     blocks[target.name] = merged;

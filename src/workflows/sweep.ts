@@ -170,7 +170,8 @@ async function analyzeAll(mailbox: string, uidValidity: string, uids: number[]):
     const batch = uids.slice(i, i + ANALYZE_CONCURRENCY).map(async (uid) => {
       const ref = { mailbox, uidValidity, uid };
       try {
-        return await analysis.analyzeMessage(ref);
+        // The summary names the message by UID only: what it says stays behind the payload codec.
+        return await analysis.analyzeMessage.executeWithOptions({ summary: `analyse message UID ${uid}` }, [ref]);
       } catch (err) {
         const failure = poisonFailure(err);
         if (failure === undefined) throw err; // the mailbox or the settings are at fault, not this message

@@ -64,6 +64,9 @@ test('the raw history hides the advisory; the codec server shows it to the CLI; 
   const raw = readable(await showHistory(setup.env, workflowId));
   expect(raw).toContain('binary/encrypted');
   for (const n of needles) expect(raw).not.toContain(n);
+  // The activities carry summaries for the Web UI's event list; encrypted like every other payload.
+  const summaries = ['analyse message UID', `block 2 address(es) in target ${setup.config.target.name}`];
+  for (const s of summaries) expect(raw).not.toContain(s);
 
   const token = randomBytes(24).toString('hex');
   const { url, child } = await startCodecServer({ ...setup.env, CODEC_SERVER_TOKEN: token });
@@ -71,7 +74,7 @@ test('the raw history hides the advisory; the codec server shows it to the CLI; 
     const decoded = readable(
       await showHistory(setup.env, workflowId, ['--codec-endpoint', url, '--codec-auth', `Bearer ${token}`]),
     );
-    for (const n of needles) expect(decoded).toContain(n);
+    for (const n of [...needles, ...summaries]) expect(decoded).toContain(n);
     expect(decoded).not.toContain('binary/encrypted');
 
     // Without the token (or with another one) nothing is decoded.
