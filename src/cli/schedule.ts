@@ -1,7 +1,7 @@
 /** `mail2waf schedule apply | pause | resume | describe | delete`: the Temporal Schedule that starts sweeps. */
 import type { ScheduleOptions } from '@temporalio/client';
 import type { Command } from 'commander';
-import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
+import { mailboxSweepId } from '../shared/constants';
 import type { CliContext } from './context';
 import { sweepInput } from './sweep';
 import { UserError, type Printer } from './output';
@@ -63,13 +63,15 @@ export function registerSchedule(program: Command, ctx: CliContext, printer: () 
         spec: { intervals: [{ every: c.sweepInterval as `${number}m` }] },
         // A sweep still running when the next is due is not doubled: the next one simply waits for its turn.
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+        // A trigger, not the sweep itself: it starts the sweep under the mailbox's one id (mailboxSweepId), so a
+        // tick never overlaps a sweep the watch or `mail2waf run` started.
         action: {
           type: 'startWorkflow',
-          workflowType: 'mailboxSweepWorkflow',
-          workflowId: `${SWEEP_WORKFLOW_PREFIX}-scheduled`,
+          workflowType: 'scheduledSweepWorkflow',
+          workflowId: `${c.scheduleId}-tick`,
           taskQueue: c.taskQueue,
-          args: [sweepInput(ctx, {})],
-          staticSummary: `sweep of mailbox ${c.mailbox}: every ${c.sweepInterval} (schedule ${c.scheduleId})`,
+          args: [{ sweepWorkflowId: mailboxSweepId(c.scheduleId, c.mailbox), sweep: sweepInput(ctx, {}) }],
+          staticSummary: `every ${c.sweepInterval}: start the sweep of mailbox ${c.mailbox} unless one runs`,
         },
       };
       let created = true;

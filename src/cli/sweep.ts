@@ -1,11 +1,12 @@
 /** `mail2waf run`: start one sweep now, optionally wait for its result. */
 import type { Command } from 'commander';
-import { SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
+import { mailboxSweepId, SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
 import type { SweepInput, SweepResult } from '../shared/types';
 import type { mailboxSweepWorkflow } from '../workflows/sweep';
 import { sweepInputOf } from '../sweep-input';
 import type { CliContext } from './context';
 import type { Printer } from './output';
+import { lazy } from './lazy';
 
 export function sweepInput(ctx: CliContext, opts: { dryRun?: boolean; mailbox?: string }): SweepInput {
   return sweepInputOf(ctx.config(), opts);
@@ -33,27 +34,56 @@ export function formatSweep(r: SweepResult): string {
   return lines.join('\n');
 }
 
+/** Starts the mailbox's sweep under its one id, or finds the one running (started by the watch or the Schedule). */
+async function startOrJoin(ctx: CliContext, workflowId: string, input: SweepInput, dryRun: boolean) {
+  const client = await ctx.client();
+  try {
+    const handle = await client.workflow.start<typeof mailboxSweepWorkflow>('mailboxSweepWorkflow', {
+      workflowId,
+      taskQueue: ctx.config().taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      staticSummary: `sweep of mailbox ${input.mailbox}${dryRun ? ' (dry run)' : ''}: mail2waf run by ${ctx.actor()}`,
+    });
+    return { handle, runId: handle.firstExecutionRunId, joined: false };
+  } catch (err) {
+    const { WorkflowExecutionAlreadyStartedError } = lazy.temporalClient();
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const handle = client.workflow.getHandle<typeof mailboxSweepWorkflow>(workflowId);
+    return { handle, runId: (await handle.describe()).runId, joined: true };
+  }
+}
+
 export function registerSweep(program: Command, ctx: CliContext, printer: () => Printer) {
   program
     .command('run')
-    .description('start a sweep of the advisory mailbox now')
+    .description('start a sweep of the advisory mailbox now (or join the one running)')
     .option('--wait', 'wait for the sweep to finish and print its result')
     .option('--dry-run', 'analyse and report without touching AWS WAF or moving mail')
     .option('--mailbox <name>', 'mailbox to sweep (default IMAP_MAILBOX)')
     .action(async (opts: { wait?: boolean; dryRun?: boolean; mailbox?: string }) => {
-      const client = await ctx.client();
-      const workflowId = `${SWEEP_WORKFLOW_PREFIX}-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const handle = await client.workflow.start<typeof mailboxSweepWorkflow>('mailboxSweepWorkflow', {
-        workflowId,
-        taskQueue: ctx.config().taskQueue,
-        args: [sweepInput(ctx, opts)],
-        staticSummary: `sweep of mailbox ${opts.mailbox ?? ctx.config().mailbox}${opts.dryRun ? ' (dry run)' : ''}: mail2waf run by ${ctx.actor()}`,
-      });
+      const input = sweepInput(ctx, opts);
+      // One id per mailbox, shared with the watch and the Schedule: never two sweeps of a mailbox at once. A dry
+      // run changes nothing, so it runs beside them under an id of its own.
+      const workflowId = opts.dryRun
+        ? `${SWEEP_WORKFLOW_PREFIX}-dry-run-${new Date().toISOString().replace(/[:.]/g, '-')}`
+        : mailboxSweepId(ctx.config().scheduleId, input.mailbox);
+      let s = await startOrJoin(ctx, workflowId, input, opts.dryRun === true);
       if (!opts.wait) {
-        printer().result({ workflowId, runId: handle.firstExecutionRunId }, (r) => `started sweep ${r.workflowId}`);
+        printer().result({ workflowId, runId: s.runId, joined: s.joined }, (r) =>
+          r.joined
+            ? `a sweep of ${input.mailbox} is running already (${r.workflowId}); mail that came after it started goes to the next one (run --wait waits for it, then sweeps again)`
+            : `started sweep ${r.workflowId}`,
+        );
         return;
       }
-      const result: SweepResult = await handle.result();
+      if (s.joined) {
+        // The running sweep may have listed the inbox before the mail this run is for: let it end, then sweep.
+        await s.handle.result().catch(() => undefined);
+        s = await startOrJoin(ctx, workflowId, input, false);
+      }
+      const result: SweepResult = await s.handle.result();
       printer().result(result, formatSweep);
     });
 }

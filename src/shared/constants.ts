@@ -12,6 +12,14 @@ export const DEFAULT_SCHEDULE_ID = 'mail2waf-sweep';
 /** Sweeps started by hand or by the schedule share this prefix so they are easy to filter in the Web UI. */
 export const SWEEP_WORKFLOW_PREFIX = 'mail2waf-sweep';
 
+/**
+ * The one workflow id of a mailbox's sweeps, whoever starts them (the watch, the Schedule's trigger, `mail2waf
+ * run`): Temporal refuses a second run of a running id, so two sweeps of one mailbox never overlap.
+ */
+export function mailboxSweepId(scheduleId: string, mailbox: string): string {
+  return `${scheduleId}-${mailbox}`;
+}
+
 /** Error type names used in ApplicationFailure.type; tests and the CLI match on them. */
 export const ErrorTypes = {
   InvalidRequest: 'InvalidRequest',

@@ -16,6 +16,7 @@ import { WorkflowExecutionAlreadyStartedError, type Logger } from '@temporalio/c
 import type { ImapFlow } from 'imapflow';
 import { connectImap, type ImapSettings } from '../activities/imap';
 import type { WorkerConfig } from '../config';
+import { mailboxSweepId } from '../shared/constants';
 import type { SweepInput, SweepResult } from '../shared/types';
 import { sweepInputOf } from '../sweep-input';
 import type { mailboxSweepWorkflow } from '../workflows/sweep';
@@ -257,9 +258,9 @@ function describe(err: unknown): string {
   return [e.code, e.responseText ?? e.message].filter(Boolean).join(': ');
 }
 
-/** The fixed workflow id of the watch's sweeps of one mailbox: at most one runs at a time. */
+/** The fixed workflow id of the watch's sweeps of one mailbox, shared with the Schedule and `mail2waf run`. */
 export function watchSweepWorkflowId(scheduleId: string, mailbox: string): string {
-  return `${scheduleId}-watch-${mailbox}`;
+  return mailboxSweepId(scheduleId, mailbox);
 }
 
 /**

@@ -2,4 +2,5 @@
 export { approvalWorkflow } from './approval';
 export { blocklistWorkflow } from './blocklist';
 export { mailboxSweepWorkflow } from './sweep';
+export { scheduledSweepWorkflow } from './sweep-trigger';
 export { alertsWorkflow } from './alerts';
