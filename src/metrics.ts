@@ -7,7 +7,8 @@
  * Counting happens where things happen, never in workflow code (workflow code replays, and a counter there would
  * count every replay): in the activities (analyzeMessage's verdict reaches us through sendReport, which runs once
  * per sweep with the sweep's result; an empty sweep in listPending; a failed sweep in the `alert` activity its
- * failure raises; recordBlocks' answer; syncIpSets' reads and writes), in an activity interceptor (failed
+ * failure raises; recordBlocks' answer; syncIpSets' reads and writes, and the addresses its writes remove, by the reason the
+ * blocklist workflow put in the plan), in an activity interceptor (failed
  * attempts), and at scrape time (pending approvals from Temporal's visibility, the inbox age from the last listing,
  * token failures from the token source).
  *
@@ -25,8 +26,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { AWS_IPSET_LIMIT } from './policy/blocklist';
 import { sweepOutcomeWord } from './policy/sweep-plan';
-import type { BlockResult, SweepResult, TargetRef } from './shared/types';
+import type { BlockResult, RemovalReason, SweepResult, TargetRef } from './shared/types';
 import { withTimeout } from './with-timeout';
+
+/** How each removal reason is labelled in mail2waf_addresses_total. */
+const REMOVAL_LABELS: Record<RemovalReason, { action: string; reason: string }> = {
+  expired: { action: 'expired', reason: '' },
+  update: { action: 'unblocked', reason: 'update' },
+  signal: { action: 'unblocked', reason: 'signal' },
+  policy: { action: 'unblocked', reason: 'policy' },
+  evicted: { action: 'evicted', reason: 'capacity' },
+};
 
 /** A token source as the metrics see it: how many token requests failed so far (src/oauth). */
 export interface TokenSourceStats {
@@ -88,7 +98,7 @@ export class Metrics {
     });
     this.addresses = new Counter({
       name: 'mail2waf_addresses_total',
-      help: 'Addresses by what happened to them: blocked, renewed, refused (reason = refusal code), expired, evicted, unblocked.',
+      help: 'Addresses by what happened to them: blocked, renewed, refused (reason = refusal code) when a block is answered; expired, unblocked (reason = update, signal or policy) and evicted (reason = capacity) when a write takes them out of the IP set.',
       labelNames: ['target', 'action', 'reason'],
       registers,
     });
@@ -213,13 +223,15 @@ export class Metrics {
     this.addresses.inc({ target: t, action: 'blocked', reason: '' }, r.added.length);
     this.addresses.inc({ target: t, action: 'renewed', reason: '' }, r.alreadyPresent.length);
     for (const refusal of r.refused) this.addresses.inc({ target: t, action: 'refused', reason: refusal.code });
-    if (r.expired?.length) this.addresses.inc({ target: t, action: 'expired', reason: '' }, r.expired.length);
-    if (r.evicted?.length) this.addresses.inc({ target: t, action: 'evicted', reason: 'capacity' }, r.evicted.length);
+    // The answer's expired and evicted lists are news for the report; they are counted when a write removes them.
   }
 
-  /** Entries a policy change took out (the worker's `configure` at start). */
-  unblocked(target: TargetRef, count: number, reason: string): void {
-    this.addresses.inc({ target: target.name, action: 'unblocked', reason }, count);
+  /**
+   * A sync's write took these addresses out of an IP set (syncIpSets), whatever took them out of the blocklist:
+   * expiry, an unblock Update or Signal, a policy change, or an eviction.
+   */
+  addressesRemoved(target: TargetRef, reason: RemovalReason, count: number): void {
+    this.addresses.inc({ target: target.name, ...REMOVAL_LABELS[reason] }, count);
   }
 
   wafCall(target: TargetRef, operation: 'read' | 'write', result: 'ok' | 'error'): void {

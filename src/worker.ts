@@ -188,11 +188,10 @@ function tokenSourcesOf(config: WorkerConfig) {
 }
 
 /** Installs the configured safety policy in every target's blocklist (this worker serves the update). */
-async function installPolicy(temporal: Client, config: WorkerConfig, logger: StructuredLogger, metrics: Metrics) {
+async function installPolicy(temporal: Client, config: WorkerConfig, logger: StructuredLogger) {
   const { neverBlock, minPrefixV4, minPrefixV6 } = config.policy;
   for (const target of config.targets) {
     const installed = await submitPolicy(temporal, config.taskQueue, target, config.policy);
-    metrics.unblocked(target, installed.unblocked.length, 'policy');
     logger.notice(
       `mail2waf worker: policy installed in target ${target.name} (${neverBlock.length} never-block ranges, ` +
         `floor /${minPrefixV4} and /${minPrefixV6})` +
@@ -343,7 +342,7 @@ export async function main() {
     // The blocklist is the safety choke point: give it the configured policy now, so that a changed never-block
     // list takes effect at once, not at the next block. A failure stops the worker; a drain does not wait for it.
     let policyError: unknown;
-    installPolicy(temporal, config, logger, metrics).catch((err: unknown) => {
+    installPolicy(temporal, config, logger).catch((err: unknown) => {
       policyError = err;
       if (w.getState() === 'RUNNING') w.shutdown();
     });

@@ -12,11 +12,11 @@ import {
   WAFOptimisticLockException,
   type WAFV2Client,
 } from '@aws-sdk/client-wafv2';
-import { toWafEntry } from '../net/ip';
+import { parseCidr, toWafEntry } from '../net/ip';
 import { displayValues } from '../policy/blocklist';
 import { wafEntryProblem } from '../policy/waf-entry';
 import { ErrorTypes } from '../shared/constants';
-import type { SyncPlan, SyncReport, TargetRef } from '../shared/types';
+import type { RemovalReason, SyncPlan, SyncReport, TargetRef } from '../shared/types';
 import type { MetricsDeps } from '../metrics';
 
 export interface WafDeps {
@@ -93,11 +93,11 @@ export function mergeIpSet(current: string[], ours: string[], remove: string[], 
   const next: string[] = [];
   const present = new Set<string>();
   const foreign: string[] = [];
-  let removed = 0;
+  const removedEntries: string[] = [];
   for (const entry of current) {
     const canon = canonical(entry);
     if (canon && removeCanon.has(canon)) {
-      removed++;
+      removedEntries.push(canon);
       continue;
     }
     if (canon && present.has(canon)) continue;
@@ -115,7 +115,40 @@ export function mergeIpSet(current: string[], ours: string[], remove: string[], 
   const shared = [...oursCanon].filter(
     (c) => present.has(c) && (sharedBefore.has(c) || (fresh.has(c) && !opts.sentByUs?.has(c))),
   );
-  return { next, added, removed, foreign, shared };
+  return { next, added, removed: removedEntries.length, removedEntries, foreign, shared };
+}
+
+/**
+ * Which values with a removal reason a write really took out of our blocking, by reason: a value counts when an
+ * entry the write removed holds it (itself, or a merged cover it was part of) and none of ours still does.
+ * Not counted: values that were already absent (removed by hand, or blocked and unblocked between two syncs),
+ * values left in the set because they are someone else's too, and values still inside a cover of ours.
+ * `removed` and `ours` in WAF form; `reasons` keyed by display value.
+ */
+export function departures(
+  reasons: Readonly<Record<string, RemovalReason>>,
+  removed: readonly string[],
+  ours: readonly string[],
+): Map<RemovalReason, string[]> {
+  const out = new Map<RemovalReason, string[]>();
+  if (removed.length === 0) return out;
+  const gone = new Set(removed);
+  const still = new Set(ours);
+  for (const [value, reason] of Object.entries(reasons)) {
+    const c = parseCidr(value);
+    if (!c) continue;
+    const self = `${c.network}/${c.prefix}`;
+    // Exact value first, then every wider network holding it: a set lookup per prefix, not a scan of the set.
+    let left = false;
+    let held = false;
+    for (let prefix = c.prefix; prefix >= 1 && !held; prefix--) {
+      const key = prefix === c.prefix ? self : toWafEntry(`${c.network}/${prefix}`);
+      if (still.has(key)) held = true;
+      else if (gone.has(key)) left = true;
+    }
+    if (left && !held) out.set(reason, [...(out.get(reason) ?? []), value]);
+  }
+  return out;
 }
 
 function wafFailure(err: unknown, what: string): never {
@@ -236,6 +269,10 @@ export function createWafActivities(deps: WafDeps & MetricsDeps) {
           );
           metrics?.wafCall(target, 'write', 'ok');
           metrics?.ipSetSize(target, name, version, merge.next.length);
+          // Counted once the write succeeded: a retry finds these absent and counts nothing again.
+          for (const [reason, values] of departures(plan.reasons ?? {}, merge.removedEntries, side.ours)) {
+            metrics?.addressesRemoved(target, reason, values.length);
+          }
           log.info('updated IP set', { name, added: merge.added, removed: merge.removed, total: merge.next.length });
           return { ...report, wrote: true };
         } catch (err) {

@@ -12,6 +12,7 @@ import type {
   BlocklistState,
   Refusal,
   RefusedEntry,
+  RemovalReason,
   SyncPlan,
   UnblockRequest,
   UnblockResult,
@@ -396,8 +397,16 @@ export function desiredIpSets(state: BlocklistState): SyncPlan {
     if (parsed && !inCover.has(value)) plan[parsed.version === 4 ? 'v4' : 'v6'].remove.push(value);
   }
   const last = state.lastSync;
+  const pending = new Set(state.pendingRemovals);
   for (const side of ['v4', 'v6'] as const) {
     const p = plan[side];
+    // Only pending removals carry a reason: a stale cover going away is not an address leaving.
+    const reasons = Object.fromEntries(
+      p.remove.flatMap((v) => {
+        const reason = pending.has(v) ? state.removedBecause?.[v] : undefined;
+        return reason ? [[v, reason] as const] : [];
+      }),
+    );
     const written = state.written ? new Set(state.written[side]) : undefined;
     const foreignBefore = new Set(displayValues(last?.foreign[side] ?? []));
     // Before `written` existed (older states), only what the last read saw as someone else's is known fresh.
@@ -409,8 +418,33 @@ export function desiredIpSets(state: BlocklistState): SyncPlan {
     if (fresh.length > 0) p.fresh = fresh;
     if (shared.length > 0) p.shared = shared;
     if (keep.length > 0) p.keep = keep;
+    if (Object.keys(reasons).length > 0) p.reasons = reasons;
   }
   return plan;
+}
+
+/**
+ * Remembers why these values left the blocklist (the latest reason wins: an entry blocked again and unblocked
+ * again leaves for the second reason), so that the sync that takes them out of WAF can count them by it.
+ */
+export function recordRemovals(state: BlocklistState, values: readonly string[], reason: RemovalReason): void {
+  if (values.length === 0) return;
+  const because = (state.removedBecause ??= {});
+  for (const v of values) because[v] = reason;
+}
+
+/**
+ * After a successful sync of `plan`: the removals it carried are done, with their reasons; removals queued while
+ * it ran stay for the next round.
+ */
+export function settleRemovals(state: BlocklistState, plan: SyncPlan): void {
+  const done = new Set([...plan.v4.remove, ...plan.v6.remove]);
+  state.pendingRemovals = state.pendingRemovals.filter((v) => !done.has(v));
+  if (!state.removedBecause) return;
+  const pending = new Set(state.pendingRemovals);
+  const kept = Object.entries(state.removedBecause).filter(([v]) => pending.has(v));
+  if (kept.length > 0) state.removedBecause = Object.fromEntries(kept);
+  else delete state.removedBecause;
 }
 
 /** Canonical display form of WAF entries (`1.2.3.4/32` → `1.2.3.4`); entries we cannot read are left out. */

@@ -176,7 +176,19 @@ export interface SyncPlanSide {
   fresh?: string[];
   /** Values of `remove` that may be someone else's (seen in the set as not ours): left in the set. */
   keep?: string[];
+  /**
+   * Why values of `remove` left the blocklist, for mail2waf_addresses_total: the activity counts one when its
+   * write ends our blocking of it. Values without a reason (covers merged differently, states from before) are
+   * removed all the same, uncounted.
+   */
+  reasons?: Record<string, RemovalReason>;
 }
+
+/**
+ * Why a value left the blocklist: its time to live ended, a person unblocked it through the unblock Update
+ * (`mail2waf unblock`) or the unblock Signal (the Web UI), a new policy forbids it, or it made room in a full set.
+ */
+export type RemovalReason = 'expired' | 'update' | 'signal' | 'policy' | 'evicted';
 
 export interface SyncSide {
   /** Entries of ours that were missing from the set and were written (new ones, or drift repaired). */
@@ -236,6 +248,8 @@ export interface BlocklistState {
   entries: Record<string, BlocklistEntry>;
   /** Values we added and must now remove from WAF (only ours: foreign entries are never touched). */
   pendingRemovals: string[];
+  /** Why each of `pendingRemovals` left (absent in states from before it existed: their removals go uncounted). */
+  removedBecause?: Record<string, RemovalReason>;
   recentlyRemoved: RemovedEntry[];
   /** Epoch ms of the last UpdateIPSet, so that a continued run keeps the one-write-per-second pace. */
   lastWriteAtMs?: number;

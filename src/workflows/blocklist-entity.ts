@@ -15,7 +15,9 @@ import {
   emptyBlocklistState,
   expireDue,
   msUntilNextExpiry,
+  recordRemovals,
   rememberAnswer,
+  settleRemovals,
   validatePolicy,
   why,
 } from '../policy/blocklist';
@@ -32,6 +34,7 @@ import type {
   BlocklistState,
   BlocklistStatus,
   ConfigureResult,
+  RemovalReason,
   SyncAnswer,
   SyncPlan,
   SyncReport,
@@ -79,6 +82,7 @@ export class BlocklistEntity {
     if (earlier) return earlier;
     const result = applyBlock(this.state, req, new Date().toISOString());
     if (req.preview) return { ...result, synced: false };
+    recordRemovals(this.state, result.evicted ?? [], 'evicted');
     if (result.added.length > 0) this.generation++;
     log.info('block', { requestId: req.requestId, added: result.added.length, refused: result.refused });
     result.synced = await this.waitForSync(this.generation);
@@ -88,7 +92,7 @@ export class BlocklistEntity {
 
   /** The Update form: answers once the removal is in WAF (or SYNC_WAIT passed). */
   async unblockAndWait(req: UnblockRequest): Promise<UnblockResult> {
-    const result = this.unblock(req);
+    const result = this.unblock(req, 'update');
     result.synced = await this.waitForSync(this.generation);
     return result;
   }
@@ -99,11 +103,16 @@ export class BlocklistEntity {
       log.warn('ignored malformed unblock signal', { req });
       return;
     }
-    this.unblock(req);
+    this.unblock(req, 'signal');
   }
 
   async configure(policy: BlockPolicy): Promise<ConfigureResult> {
     const unblocked = applyPolicy(this.state, policy, new Date().toISOString());
+    recordRemovals(
+      this.state,
+      unblocked.map((u) => u.value),
+      'policy',
+    );
     if (unblocked.length > 0) this.generation++;
     log.info('policy installed', { neverBlock: policy.neverBlock.length, unblocked });
     return { unblocked, synced: await this.waitForSync(this.generation) };
@@ -169,6 +178,7 @@ export class BlocklistEntity {
   onWake(): void {
     const expired = expireDue(this.state, new Date().toISOString());
     if (expired.length > 0) {
+      recordRemovals(this.state, expired, 'expired');
       log.info('entries expired', { expired });
       this.generation++;
     }
@@ -192,10 +202,7 @@ export class BlocklistEntity {
   }
 
   syncDone(covers: number, plan: SyncPlan, report: SyncReport): void {
-    // Only the removals this round saw are done; ones queued meanwhile stay for the next round.
-    this.state.pendingRemovals = this.state.pendingRemovals.filter(
-      (v) => !plan.v4.remove.includes(v) && !plan.v6.remove.includes(v),
-    );
+    settleRemovals(this.state, plan);
     this.state.written = { v4: plan.v4.ours, v6: plan.v6.ours };
     if (report.v4.wrote || report.v6.wrote) this.lastWriteAtMs = Date.now();
     this.state.lastSync = report;
@@ -264,8 +271,10 @@ export class BlocklistEntity {
 
   // --- internals --------------------------------------------------------------------------------------------
 
-  private unblock(req: UnblockRequest): UnblockResult {
+  /** `via`: the Update (CLI, API) or the Signal (Web UI), kept as the reason the removal is counted under. */
+  private unblock(req: UnblockRequest, via: Extract<RemovalReason, 'update' | 'signal'>): UnblockResult {
     const result = applyUnblock(this.state, req, new Date().toISOString());
+    recordRemovals(this.state, result.removed, via);
     if (result.removed.length > 0) this.generation++;
     log.info('unblock', { value: req.value, actor: req.actor, reason: req.reason, result });
     return result;

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteIPSetCommand } from '@aws-sdk/client-wafv2';
 import { WorkflowFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
@@ -14,6 +13,7 @@ import { syncUpdate } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
 import { connectClient } from '../../src/temporal-connection';
 import { buildAdvisory } from '../../scripts/sample-advisories';
+import { freePort, parseExposition, sampleValue, type Sample } from '../helpers/prometheus';
 import { appendMessage, ipSet, isolatedSetup, repoRoot, type TestSetup } from '../helpers/stack';
 
 let setup: TestSetup;
@@ -21,15 +21,6 @@ let proc: ChildProcess | undefined;
 let output = '';
 let client: Client;
 let port: number;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 beforeAll(async () => {
   setup = await isolatedSetup();
@@ -69,38 +60,14 @@ function sweep(mailbox = setup.config.mailbox): Promise<SweepResult> {
   });
 }
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The Prometheus text exposition format, parsed (comments skipped). */
-function parse(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) throw new Error(`not an exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
 async function scrape(): Promise<{ text: string; samples: Sample[]; type: string | null }> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   expect(res.status).toBe(200);
   const text = await res.text();
-  return { text, samples: parse(text), type: res.headers.get('content-type') };
+  return { text, samples: parseExposition(text), type: res.headers.get('content-type') };
 }
 
-/** The value of the one sample of `name` whose labels include `labels` (0 when there is none). */
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  return hits.reduce((sum, s) => sum + s.value, 0);
-}
+const value = sampleValue;
 
 test('after sweeps that block, quarantine, find nothing and fail, /metrics shows the counters moved', async () => {
   const target = setup.config.target.name;

@@ -36,7 +36,7 @@ describe('Metrics', () => {
     expect(await sample(m, 'mail2waf_messages_total', { verdict: 'quarantined', reason: 'untrusted-sender' })).toBe(1);
   });
 
-  it('counts block answers by action and refusal reason', async () => {
+  it('counts block answers by action and refusal reason; expiries and evictions the answer reports are not counted there', async () => {
     const m = new Metrics();
     m.blockAnswered(target, {
       added: ['1.2.3.4', '5.6.7.8'],
@@ -47,12 +47,28 @@ describe('Metrics', () => {
       ],
       synced: true,
       expired: ['4.4.4.4'],
+      evicted: ['4.4.4.5'],
     });
     expect(await sample(m, 'mail2waf_addresses_total', { target: 'web', action: 'blocked' })).toBe(2);
     expect(await sample(m, 'mail2waf_addresses_total', { action: 'renewed' })).toBe(1);
     expect(await sample(m, 'mail2waf_addresses_total', { action: 'refused', reason: 'never-block' })).toBe(1);
     expect(await sample(m, 'mail2waf_addresses_total', { action: 'refused', reason: 'too-broad' })).toBe(1);
-    expect(await sample(m, 'mail2waf_addresses_total', { action: 'expired' })).toBe(1);
+    expect(await sample(m, 'mail2waf_addresses_total', { action: 'expired' })).toBeUndefined();
+    expect(await sample(m, 'mail2waf_addresses_total', { action: 'evicted' })).toBeUndefined();
+  });
+
+  it('labels the addresses a write removed by why they left', async () => {
+    const m = new Metrics();
+    m.addressesRemoved(target, 'expired', 3);
+    m.addressesRemoved(target, 'update', 1);
+    m.addressesRemoved(target, 'signal', 2);
+    m.addressesRemoved(target, 'policy', 1);
+    m.addressesRemoved(target, 'evicted', 1);
+    expect(await sample(m, 'mail2waf_addresses_total', { target: 'web', action: 'expired', reason: '' })).toBe(3);
+    expect(await sample(m, 'mail2waf_addresses_total', { action: 'unblocked', reason: 'update' })).toBe(1);
+    expect(await sample(m, 'mail2waf_addresses_total', { action: 'unblocked', reason: 'signal' })).toBe(2);
+    expect(await sample(m, 'mail2waf_addresses_total', { action: 'unblocked', reason: 'policy' })).toBe(1);
+    expect(await sample(m, 'mail2waf_addresses_total', { action: 'evicted', reason: 'capacity' })).toBe(1);
   });
 
   it('measures IP set fill against the ceiling, and throttles from AWS error names', async () => {

@@ -64,12 +64,17 @@ test('entries expire after their time to live; a renewal outlives the older expi
 
     await env.sleep(11 * DAY); // day 31
     expect((await handle.query(listQuery)).map((e) => e.value)).toEqual(['185.220.101.2']);
-    expect(plans.at(-1)?.v4).toEqual({ ours: ['185.220.101.2'], remove: ['185.220.101.1'] });
+    // The plan says why it removes (the sync activity counts mail2waf_addresses_total by it).
+    expect(plans.at(-1)?.v4).toEqual({
+      ours: ['185.220.101.2'],
+      remove: ['185.220.101.1'],
+      reasons: { '185.220.101.1': 'expired' },
+    });
     expect((await handle.query(statusQuery)).pendingChanges).toBe(0);
 
     await env.sleep(20 * DAY); // day 51
     expect(await handle.query(listQuery)).toEqual([]);
-    expect(plans.at(-1)?.v4).toEqual({ ours: [], remove: ['185.220.101.2'] });
+    expect(plans.at(-1)?.v4).toEqual({ ours: [], remove: ['185.220.101.2'], reasons: { '185.220.101.2': 'expired' } });
     await handle.terminate('done');
   });
 });
