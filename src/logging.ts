@@ -54,8 +54,7 @@ export class StructuredLogger implements Logger {
     this.min = LEVELS[opts.level];
     this.write = opts.write ?? ((line) => process.stdout.write(line));
     this.now = opts.now ?? (() => new Date());
-    // Longest first, so that a secret containing another is replaced whole.
-    this.secrets = [...new Set((opts.secrets ?? []).filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+    this.secrets = redactionList(opts.secrets ?? []);
   }
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
@@ -99,13 +98,23 @@ export class StructuredLogger implements Logger {
   }
 
   private scrub(line: string): string {
-    let out = line;
-    for (const s of this.secrets) {
-      // Also its JSON-escaped spelling: a secret with a quote or backslash is written escaped in a JSON line.
-      for (const form of new Set([s, JSON.stringify(s).slice(1, -1)])) out = out.split(form).join('[redacted]');
-    }
-    return out;
+    return redact(line, this.secrets);
   }
+}
+
+/** The secrets worth redacting (at least 4 characters), longest first so that one containing another goes whole. */
+export function redactionList(secrets: readonly string[]): string[] {
+  return [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every secret of a redactionList, in its plain and its JSON-escaped spelling, replaced by `[redacted]`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    // Also its JSON-escaped spelling: a secret with a quote or backslash is written escaped in a JSON line.
+    for (const form of new Set([s, JSON.stringify(s).slice(1, -1)])) out = out.split(form).join('[redacted]');
+  }
+  return out;
 }
 
 /** The SDK stamps forwarded and sink lines with their own time (ns since the epoch, a bigint). */

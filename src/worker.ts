@@ -4,7 +4,7 @@
  */
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, GracefulShutdownPeriodExpiredError, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, Worker } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createActivities, type Activities } from './activities';
@@ -21,6 +21,7 @@ import { activityMetricsInterceptor, freeLoopbackPort, Metrics, metricsRoute } f
 import { StructuredLogger, resolveLogFormat, secretsOf } from './logging';
 import { buildIdOf, promoteOnStart, type PromoteMode } from './versioning';
 import { packageVersion } from './package-version';
+import { reportWorkerExit } from './startup-failure';
 
 /**
  * Preflight: the readiness checks /readyz runs later (IMAP login and the inbox, AWS WAF per region and scope),
@@ -363,19 +364,7 @@ if (require.main === module) {
   main().then(
     // Exit now: an abandoned call (a policy update nobody serves any more, a health check) must not keep us up.
     () => process.exit(0),
-    (err) => {
-      if (err instanceof ConfigError) {
-        console.error(`mail2waf worker cannot start: ${err.message}`);
-        process.exit(1);
-      }
-      if (err instanceof GracefulShutdownPeriodExpiredError) {
-        console.error(
-          'mail2waf worker: in-flight activities did not stop within SHUTDOWN_GRACE; Temporal retries them on another worker after their timeout',
-        );
-        process.exit(2);
-      }
-      console.error('mail2waf worker failed:', err);
-      process.exit(2);
-    },
+    // In the logs' format (a JSON line where logs are JSON), naming what to fix: src/startup-failure.ts.
+    (err) => process.exit(reportWorkerExit(err)),
   );
 }

@@ -22,6 +22,8 @@ export const lazy = {
   indicators: () => require('../extraction/indicators') as typeof import('../extraction/indicators'),
   /** The worker process: Temporal's worker runtime, the activities, the mail libraries. */
   worker: () => require('../worker') as typeof import('../worker'),
+  /** How the worker reports its end and its first note before its logger runs, in the logs' format. */
+  startupFailure: () => require('../startup-failure') as typeof import('../startup-failure'),
   /** How search attribute values are stored (hashed with the search key when there is one). */
   searchKeys: () => require('../activities/search-keys') as typeof import('../activities/search-keys'),
 };

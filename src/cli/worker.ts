@@ -5,7 +5,6 @@
  * Settings come from the environment only (plus MAIL2WAF_CONFIG): never from a checkout's .stack/env.
  */
 import type { Command } from 'commander';
-import { UserError } from './output';
 import { lazy } from './lazy';
 
 export function registerWorker(program: Command): void {
@@ -15,22 +14,17 @@ export function registerWorker(program: Command): void {
     .action(async () => {
       // The worker pulls in the Temporal worker runtime, the AWS SDK and the mail libraries: only this command loads it.
       const worker = lazy.worker();
+      const { reportWorkerExit, startupNote } = lazy.startupFailure();
       const bundle = worker.prebuiltWorkflowBundle();
-      process.stderr.write(
-        `mail2waf worker: workflows from ${bundle ? bundle.workflowBundle.codePath : 'the sources, bundled at start (no prebuilt bundle: npm run build)'}\n`,
+      startupNote(
+        `mail2waf worker: workflows from ${bundle ? bundle.workflowBundle.codePath : 'the sources, bundled at start (no prebuilt bundle: npm run build)'}`,
       );
       try {
         await worker.main();
       } catch (err) {
-        const e = err as Error;
-        // The same two answers as `node lib/worker.js`; anything else is printed as a failure (exit 2).
-        if (e?.name === 'ConfigError') throw new UserError(`worker cannot start: ${e.message}`);
-        if (e?.name === 'GracefulShutdownPeriodExpiredError') {
-          throw new Error(
-            'in-flight activities did not stop within SHUTDOWN_GRACE; Temporal retries them on another worker after their timeout',
-          );
-        }
-        throw err;
+        // Not through the CLI's printer (`mail2waf: …`, text or --json): the worker's end is a log line like the
+        // others, in the logs' format, with the same exit codes as `node lib/worker.js`.
+        process.exit(reportWorkerExit(err));
       }
     });
 }
