@@ -5,7 +5,14 @@
 import { Client, Connection, WorkflowUpdateStage } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
-import { blockUpdate, listQuery, statusQuery } from '../../src/shared/messages';
+import {
+  blockUpdate,
+  configureUpdate,
+  listQuery,
+  statusQuery,
+  unblockSignal,
+  unblockUpdate,
+} from '../../src/shared/messages';
 import type { BlocklistInput, SyncPlan, SyncReport, TargetRef } from '../../src/shared/types';
 import { stackEnv } from '../helpers/stack';
 import { workflowBundle } from '../helpers/worker';
@@ -114,5 +121,40 @@ test('continues as new at the configured threshold and carries its state', async
     const status = await latest.query(statusQuery);
     expect(status.historyLength).toBeLessThan(40);
     await latest.terminate('test done');
+  });
+});
+
+test('each removal reaches the sync plan with why it left: unblock Update, unblock Signal, policy', async () => {
+  syncCalls.length = 0;
+  gate = Promise.resolve();
+  await withWorker(async (taskQueue) => {
+    const policy = { neverBlock: [], minPrefixV4: 16, minPrefixV6: 32 };
+    const handle = await client.workflow.start('blocklistWorkflow', {
+      taskQueue,
+      workflowId: `bl-${taskQueue}`,
+      args: [{ target, policy } satisfies BlocklistInput],
+    });
+    for (let i = 1; i <= 3; i++) await handle.executeUpdate(blockUpdate, { args: [req(i)] });
+    const lastPlan = () => syncCalls.at(-1)!.v4;
+
+    await handle.executeUpdate(unblockUpdate, { args: [{ value: '185.201.105.1', actor: 'a', reason: 'r' }] });
+    expect(lastPlan()).toMatchObject({ remove: ['185.201.105.1'] });
+    expect(lastPlan().reasons).toEqual({ '185.201.105.1': 'update' });
+
+    const before = syncCalls.length;
+    await handle.signal(unblockSignal, { value: '185.202.105.1', actor: 'web-ui', reason: 'r' });
+    for (const deadline = Date.now() + 10_000; syncCalls.length === before;) {
+      if (Date.now() > deadline) throw new Error('the signalled unblock was not synced');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Once a sync carried a removal, the next plans no longer give its reason.
+    expect(lastPlan().reasons).toEqual({ '185.202.105.1': 'signal' });
+
+    await handle.executeUpdate(configureUpdate, {
+      args: [{ ...policy, neverBlock: [{ cidr: '185.203.105.1/32', label: 'ours' }] }],
+    });
+    expect(lastPlan().ours).toEqual([]);
+    expect(lastPlan().reasons).toEqual({ '185.203.105.1': 'policy' });
+    await handle.terminate('test done');
   });
 });
