@@ -107,7 +107,7 @@ export function redactionList(secrets: readonly string[]): string[] {
   return [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
 }
 
-/** `text` with every secret of a redactionList, in its plain and its JSON-escaped spelling, replaced by `[redacted]`. */
+/** `text` with every secret of a redactionList, in its plain and JSON-escaped spelling, made `[redacted]`. */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) {

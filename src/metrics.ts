@@ -7,10 +7,10 @@
  * Counting happens where things happen, never in workflow code (workflow code replays, and a counter there would
  * count every replay): in the activities (analyzeMessage's verdict reaches us through sendReport, which runs once
  * per sweep with the sweep's result; an empty sweep in listPending; a failed sweep in the `alert` activity its
- * failure raises; recordBlocks' answer; syncIpSets' reads and writes, and the addresses its writes remove, by the reason the
- * blocklist workflow put in the plan), in an activity interceptor (failed
- * attempts), and at scrape time (pending approvals from Temporal's visibility, the inbox age from the last listing,
- * token failures from the token source).
+ * failure raises; recordBlocks' answer; syncIpSets' reads and writes, and the addresses its writes remove, by the
+ * reason the blocklist workflow put in the plan), in an activity interceptor (failed attempts), and at scrape time
+ * (pending approvals from Temporal's visibility, the inbox age from the last listing, token failures from the token
+ * source).
  *
  * `/metrics` serves this registry followed by the Temporal SDK's own runtime metrics, which the SDK exports on a
  * loopback port of its own (Runtime telemetry options); see `metricsRoute`.
