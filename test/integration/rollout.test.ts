@@ -107,7 +107,8 @@ test('a changed worker rolls out while a sweep and the blocklist run: the sweep 
   const { code } = await workflowBundle();
   const a = await startBuild('a', code);
   // The changed build: other workflow code, so another derived build id.
-  const b = { code: `${code}\n// mail2waf rollout test: build B\n` };
+  // Prepended: the bundle ends with its source map, which the SDK reads from the end.
+  const b = { code: `// mail2waf rollout test: build B\n${code}` };
   expect(a.buildId).toMatch(/^\d+\.\d+\.\d+.*-[0-9a-f]{12}$/);
 
   // A new deployment has no current version: the first worker's promotion (WORKER_PROMOTE=first) fills it.

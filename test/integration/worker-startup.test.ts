@@ -127,7 +127,9 @@ describe('start-up failures in the logs’ format', () => {
       level: 'info',
       message: expect.stringMatching(/^mail2waf worker: workflows from /),
     });
-    expect(jsonLines(stderr)).toEqual([
+    // Every line is JSON (jsonLines throws otherwise); in a checkout whose lib/ is older than src/ the bin adds a
+    // warning that it runs the sources, so only the error lines are counted.
+    expect(jsonLines(stderr).filter((l) => l.level === 'error')).toEqual([
       expect.objectContaining({
         level: 'error',
         message: 'mail2waf worker cannot start: invalid configuration',
