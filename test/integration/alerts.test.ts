@@ -30,6 +30,7 @@ import {
 } from '../helpers/stack';
 import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
 import { startWorker, workflowBundle, type RunningWorker } from '../helpers/worker';
+import { refusedImap, refusedImapSecrets } from '../helpers/mail-auth';
 
 jest.setTimeout(240_000);
 
@@ -138,11 +139,11 @@ function sweepOn(w: { client: RunningWorker['client'] }): Promise<SweepResult> {
   });
 }
 
-test('a wrong IMAP password: one alert mail and one webhook call for two failed sweeps; a good sweep resolves it', async () => {
+test('a refused IMAP login: one alert mail and one webhook call for two failed sweeps; a good sweep resolves it', async () => {
   const condition = `sweep-failed:${setup.config.mailbox}`;
-  // The worker refuses to start with a wrong password (preflight): an operator who changed the password on the
-  // mail server under a running worker gets exactly this.
-  const wrong = { ...setup.config, imap: { ...setup.config.imap, password: 'not-the-password' } };
+  // The worker refuses to start with a refused login (preflight): an operator who changed the password on the mail
+  // server, or withdrew the OAuth2 app's access to the mailbox, under a running worker gets exactly this.
+  const wrong = { ...setup.config, imap: refusedImap(setup.env, setup.config.imap) };
   const bad = await createWorker(wrong, { skipPreflight: true, workflowBundle: await workflowBundle() });
   const running = bad.worker.run();
   try {
@@ -160,7 +161,7 @@ test('a wrong IMAP password: one alert mail and one webhook call for two failed 
     expect(raised[0]!.autoSubmitted).toBe('auto-generated');
     expect(raised[0]!.subject).toContain('[mail2waf ALERT]');
     expect(raised[0]!.text).toContain('ImapAuthFailed');
-    expect(raised[0]!.text).not.toContain('not-the-password');
+    for (const secret of refusedImapSecrets(setup.env)) expect(raised[0]!.text).not.toContain(secret);
     const hook = hooksAbout(condition);
     expect(hook).toHaveLength(1);
     expect(hook[0]!.body.text).toContain('[mail2waf ALERT]');

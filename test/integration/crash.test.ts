@@ -6,6 +6,7 @@
 import type { Payload } from '@temporalio/common';
 import { AesGcmCodec, parsePayloadKeys } from '../../src/codec';
 import { SMTPServer } from 'smtp-server';
+import { standInSmtpLogin } from '../helpers/mail-auth';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
@@ -29,7 +30,7 @@ const workers: ChildWorker[] = [];
 beforeAll(async () => {
   setup = await isolatedSetup();
   deferring = new SMTPServer({
-    authOptional: true,
+    ...standInSmtpLogin(setup.env),
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, _session, callback) {

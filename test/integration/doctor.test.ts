@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { checkClock } from '../../src/doctor/clock';
 import { cliJson } from '../helpers/cli';
+import { imapLoginFix, oauth2Mode, refusedImapEnv, smtpLoginFix } from '../helpers/mail-auth';
 import { isolatedSetup, uniqueName, type TestSetup } from '../helpers/stack';
 
 interface Check {
@@ -90,15 +91,15 @@ test('all good: every check ok, exit 0, and the no-op write leaves the IP set as
   expect(after.IPSet?.Description).toBe('kept by doctor');
 });
 
-test('wrong IMAP password: the login fails and the mailboxes are not checked', async () => {
-  const { code, checks } = await doctor({ IMAP_PASSWORD: 'wrong' });
+test('IMAP login refused (wrong password, or a token not for this mailbox): the mailboxes are not checked', async () => {
+  const { code, checks } = await doctor(refusedImapEnv(setup.env));
   expectOnly(checks, {
     'imap.login': 'fail',
     'imap.mailbox.inbox': 'skipped',
     'imap.mailbox.processed': 'skipped',
     'imap.mailbox.quarantine': 'skipped',
   });
-  expect(byName(checks, 'imap.login').fix).toMatch(/IMAP_PASSWORD/);
+  expect(byName(checks, 'imap.login').fix).toBe(`check ${imapLoginFix(setup.env)}`);
   expect(code).toBe(1);
 });
 
@@ -166,16 +167,20 @@ test('SMTP login refused, and no SMTP server at all', async () => {
     secure: false,
     disabledCommands: ['STARTTLS'],
     allowInsecureAuth: true,
-    authMethods: ['PLAIN', 'LOGIN'],
+    authMethods: oauth2Mode(setup.env) ? ['XOAUTH2'] : ['PLAIN', 'LOGIN'],
     logger: false,
     onAuth: (_auth, _session, callback) => callback(new Error('Invalid username or password')),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const port = String((server.server.address() as { port: number }).port);
-    const refused = await doctor({ SMTP_PORT: port, SMTP_USER: 'mail2waf', SMTP_PASSWORD: 'wrong' });
+    // With OAuth2 the worker logs in with its token (SMTP_USER defaults to the mailbox); a password is not used.
+    const login: Record<string, string> = oauth2Mode(setup.env)
+      ? {}
+      : { SMTP_USER: 'mail2waf', SMTP_PASSWORD: 'wrong' };
+    const refused = await doctor({ SMTP_PORT: port, ...login });
     expectOnly(refused.checks, { smtp: 'fail' });
-    expect(byName(refused.checks, 'smtp').fix).toMatch(/SMTP_USER and SMTP_PASSWORD/);
+    expect(byName(refused.checks, 'smtp').fix).toMatch(smtpLoginFix(setup.env));
     expect(refused.code).toBe(1);
   } finally {
     await new Promise((resolve) => server.close(() => resolve(undefined)));

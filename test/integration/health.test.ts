@@ -1,13 +1,14 @@
 /**
  * /readyz over HTTP with the real checks against the real stack: a polling worker with good settings is ready;
- * with Temporal fine but a wrong IMAP password (or an unreachable WAF endpoint) it answers 503 and says what to fix.
- * In-process, because the worker's start-up preflight (rightly) refuses to start with a wrong password: here the
- * password is "changed" after start, as a rotated secret would be.
+ * with Temporal fine but a refused IMAP login (or an unreachable WAF endpoint) it answers 503 and says what to fix.
+ * In-process, because the worker's start-up preflight (rightly) refuses to start with a refused login: here the
+ * login is broken after start, as a rotated password or a withdrawn OAuth2 permission would break it.
  */
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { createWorker } from '../../src/worker';
 import { HealthMonitor, healthRoutes, startHealthServer, type HealthServer } from '../../src/health';
 import { imapCheck, temporalCheck, wafCheck } from '../../src/health-checks';
+import { imapLoginFix, refusedImap } from '../helpers/mail-auth';
 import { isolatedSetup, type TestSetup } from '../helpers/stack';
 import { workflowBundle } from '../helpers/worker';
 
@@ -19,7 +20,7 @@ afterAll(async () => {
   await setup?.cleanup();
 });
 
-test('ready with good settings; 503 naming IMAP_PASSWORD or the WAF endpoint when those checks fail', async () => {
+test('ready with good settings; 503 naming the IMAP login settings or the WAF endpoint when those checks fail', async () => {
   const { worker, connection, temporal, wafClient } = await createWorker(setup.config, {
     workflowBundle: await workflowBundle(),
   });
@@ -41,7 +42,7 @@ test('ready with good settings; 503 naming IMAP_PASSWORD or the WAF endpoint whe
     });
     expect(await readyz()).toMatchObject({ status: 200, body: { reasons: [] } });
 
-    const { imap } = setup.config;
+    const imap = refusedImap(setup.env, setup.config.imap);
     const unreachableWaf = new WAFV2Client({
       region: 'us-east-1',
       endpoint: 'http://127.0.0.1:1',
@@ -49,13 +50,13 @@ test('ready with good settings; 503 naming IMAP_PASSWORD or the WAF endpoint whe
     });
     await monitor.attach(() => worker.getState(), {
       temporal: temporalCheck(temporal),
-      imap: imapCheck({ ...setup.config, imap: { ...imap, password: 'not-the-password' } }),
+      imap: imapCheck({ ...setup.config, imap }),
       waf: wafCheck(setup.config.targets, () => unreachableWaf),
     });
     const broken = await readyz();
     expect(broken.status).toBe(503);
     expect(broken.body.reasons).toEqual([
-      `imap: IMAP login failed for ${imap.user} at ${imap.host}:${imap.port} — check IMAP_USER and IMAP_PASSWORD`,
+      `imap: IMAP login failed for ${imap.user} at ${imap.host}:${imap.port} — check ${imapLoginFix(setup.env)}`,
       expect.stringMatching(
         /^waf: AWS WAF \(REGIONAL\) in us-east-1 did not answer \(.+\) — check AWS credentials, AWS_REGION and AWS_ENDPOINT_URL_WAFV2$/,
       ),

@@ -5,6 +5,7 @@
  * the test releases it, which pins the sweep at "report in flight" when the SIGTERM arrives.
  */
 import { SMTPServer } from 'smtp-server';
+import { standInSmtpLogin } from '../helpers/mail-auth';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
@@ -46,7 +47,7 @@ async function get(port: number, path: string) {
 beforeAll(async () => {
   setup = await isolatedSetup();
   holding = new SMTPServer({
-    authOptional: true,
+    ...standInSmtpLogin(setup.env),
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, _session, callback) {
