@@ -14,7 +14,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type Logger } from '@temporalio/common';
 import type { ImapFlow } from 'imapflow';
-import { connectImap, type ImapSettings } from '../activities/imap';
+import { connectImap, imapLoginHint, type ImapSettings } from '../activities/imap';
 import type { WorkerConfig } from '../config';
 import { mailboxSweepId } from '../shared/constants';
 import type { SweepInput, SweepResult } from '../shared/types';
@@ -183,7 +183,7 @@ export class MailboxWatch {
         if (!this.stopped) {
           this.opts.logger.warn('mailbox watch: IMAP connection failed', {
             mailbox: this.opts.mailbox,
-            error: describe(err),
+            error: describe(err, this.opts.imap),
           });
         }
       }
@@ -252,9 +252,9 @@ export class MailboxWatch {
   }
 }
 
-function describe(err: unknown): string {
+function describe(err: unknown, imap: ImapSettings): string {
   const e = err as Error & { code?: string; authenticationFailed?: boolean; responseText?: string };
-  if (e.authenticationFailed) return `IMAP login failed — check IMAP_USER and IMAP_PASSWORD (${e.message})`;
+  if (e.authenticationFailed) return `IMAP login failed — check ${imapLoginHint(imap)} (${e.message})`;
   return [e.code, e.responseText ?? e.message].filter(Boolean).join(': ');
 }
 

@@ -5,7 +5,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ImapFlow } from 'imapflow';
-import { MailboxWatch, type StartSweep } from '../../src/watch/mailbox-watch';
+import type { ImapSettings } from '../../src/activities/imap';
+import type { MailOAuth2 } from '../../src/oauth';
+import { MailboxWatch, type MailboxWatchOptions, type StartSweep } from '../../src/watch/mailbox-watch';
 
 class FakeServer {
   down = false;
@@ -75,7 +77,7 @@ async function until(what: string, fn: () => boolean, timeoutMs = 3000) {
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
-function setUp(opts: { sweepFails?: number } = {}) {
+function setUp(opts: { sweepFails?: number; imap?: ImapSettings; logger?: MailboxWatchOptions['logger'] } = {}) {
   const server = new FakeServer();
   const sweeps: { done: ReturnType<typeof deferred>; startedAt: number }[] = [];
   let running = 0;
@@ -95,7 +97,7 @@ function setUp(opts: { sweepFails?: number } = {}) {
     return { again: false, workflowId: 'w', joined: false };
   };
   const watch = new MailboxWatch({
-    imap: { host: '127.0.0.1', port: 1, secure: false, user: 'u', password: 'p' },
+    imap: opts.imap ?? { host: '127.0.0.1', port: 1, secure: false, user: 'u', password: 'p' },
     mailbox: 'INBOX',
     startSweep,
     debounceMs: 30,
@@ -103,7 +105,7 @@ function setUp(opts: { sweepFails?: number } = {}) {
     reconnect: { initialMs: 10, maxMs: 40 },
     sweepRetry: { initialMs: 10, maxMs: 40 },
     loginRetry: { initialMs: 400, maxMs: 400 },
-    logger: quiet,
+    logger: opts.logger ?? quiet,
     connect: async (_settings, onError) => {
       const c = new FakeClient(server);
       c.on('error', onError);
@@ -198,4 +200,25 @@ test('a refused login is tried again slowly (a person must fix it), a refused co
   expect(t.watch.status.lastError).toBe('Authentication failed');
   finish(t.sweeps);
   await t.watch.stop();
+});
+
+test('a refused login names the settings of the login in use: the password, or the OAuth2 app', async () => {
+  const warnings: string[] = [];
+  const logger = { ...quiet, warn: (_m: string, meta?: { error?: string }) => void warnings.push(meta?.error ?? '') };
+  const oauth2 = { credentialSettings: 'OAUTH2_CLIENT_ID and OAUTH2_CLIENT_SECRET' } as MailOAuth2;
+  for (const imap of [
+    { host: '127.0.0.1', port: 1, secure: false, user: 'u', password: 'p' },
+    { host: '127.0.0.1', port: 1, secure: false, user: 'u', oauth2 },
+  ]) {
+    const t = setUp({ imap, logger });
+    t.server.refuseLogin = true;
+    t.watch.start();
+    await until('the refusal', () => warnings.length === (imap.oauth2 ? 2 : 1));
+    await t.watch.stop();
+  }
+  expect(warnings).toEqual([
+    'IMAP login failed — check IMAP_USER and IMAP_PASSWORD (Authentication failed)',
+    'IMAP login failed — check IMAP_USER and that the OAuth2 app may open this mailbox ' +
+      '(OAUTH2_CLIENT_ID and OAUTH2_CLIENT_SECRET) (Authentication failed)',
+  ]);
 });
