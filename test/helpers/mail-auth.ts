@@ -12,6 +12,15 @@ export function oauth2Mode(env: StackEnv): boolean {
   return env.STACK_MAIL_AUTH === 'oauth2';
 }
 
+/** What the stack's token endpoint says about a token: the question Dovecot and the relay ask at each login. */
+export async function introspect(env: StackEnv, token: string): Promise<{ active?: boolean; email?: string }> {
+  const res = await fetch(`${env.STACK_OAUTH_URL}/introspect`, {
+    method: 'POST',
+    body: new URLSearchParams({ token }),
+  });
+  return (await res.json()) as { active?: boolean; email?: string };
+}
+
 /**
  * Settings (as environment overrides) whose IMAP login the stack's Dovecot refuses while SMTP still works: a wrong
  * password, or with OAuth2 an app whose tokens are not for this mailbox (the endpoint still issues them, for the
@@ -61,18 +70,13 @@ export function standInSmtpLogin(
     allowInsecureAuth: true,
     authMethods: ['XOAUTH2'],
     onAuth(auth, _session, callback) {
-      fetch(`${env.STACK_OAUTH_URL}/introspect`, {
-        method: 'POST',
-        body: new URLSearchParams({ token: auth.accessToken ?? '' }),
-      })
-        .then((res) => res.json() as Promise<{ active?: boolean; email?: string }>)
-        .then(
-          (t) =>
-            t.active === true && t.email === auth.username
-              ? callback(null, { user: auth.username })
-              : callback(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } }),
-          (err: Error) => callback(err),
-        );
+      introspect(env, auth.accessToken ?? '').then(
+        (t) =>
+          t.active === true && t.email === auth.username
+            ? callback(null, { user: auth.username })
+            : callback(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } }),
+        (err: Error) => callback(err),
+      );
     },
   };
 }

@@ -2,12 +2,16 @@
  * The mailbox watch on the real stack: mail appended with no `mail2waf run` is blocked soon; a burst is one or
  * two sweeps, never more; after Dovecot restarts, the watch reconnects and mail appended then is blocked too.
  * The test's Dovecot is a private instance over the stack's mail store (test/helpers/private-dovecot.ts), so
- * restarting it leaves the shared stack, and every other test using it, alone.
+ * restarting it leaves the shared stack, and every other test using it, alone. On an OAuth2 stack the watch's
+ * connection outlives the token it logged in with (20 s), and its reconnect must log in with a new one.
  */
 import { randomBytes } from 'node:crypto';
+import type { ImapSettings } from '../../src/activities/imap';
+import type { MailOAuth2 } from '../../src/oauth';
 import { buildAdvisory } from '../../scripts/sample-advisories';
 import { startMailboxWatch, watchSweepWorkflowId, type MailboxWatch } from '../../src/watch/mailbox-watch';
 import { spawnWorker, waitUntilReady } from '../helpers/child-worker';
+import { introspect, oauth2Mode } from '../helpers/mail-auth';
 import { startPrivateDovecot, type PrivateDovecot } from '../helpers/private-dovecot';
 import {
   ipSet,
@@ -33,11 +37,38 @@ const logger = {
   error: (m: string, meta?: object) => void logged.push(`ERROR ${m} ${JSON.stringify(meta)}`),
 };
 
+/** The tokens the watch logged in with, oldest first (OAuth2 stack): its IMAP client asks for one per connection. */
+const watchTokens: string[] = [];
+
+/** The worker's token source, noting each token it hands the watch. */
+function noted(imap: ImapSettings): ImapSettings {
+  const source = imap.oauth2;
+  if (!source) return imap;
+  const oauth2: MailOAuth2 = {
+    provider: source.provider,
+    credentialSettings: source.credentialSettings,
+    async token(user) {
+      const token = await source.token(user);
+      watchTokens.push(token);
+      return token;
+    },
+    invalidate: (user, token) => source.invalidate(user, token),
+    get fetched() {
+      return source.fetched;
+    },
+    get failed() {
+      return source.failed;
+    },
+    redact: (text) => source.redact(text),
+  };
+  return { ...imap, oauth2 };
+}
+
 beforeAll(async () => {
   dovecot = await startPrivateDovecot();
   setup = await isolatedSetup(uniqueName('watch'), { IMAP_PORT: String(dovecot.port) });
   w = await startWorker(setup);
-  watch = startMailboxWatch(setup.config, w.client, logger);
+  watch = startMailboxWatch(setup.config, w.client, logger, { imap: noted(setup.config.imap) });
 });
 
 afterAll(async () => {
@@ -119,8 +150,26 @@ test('a burst of five advisories is swept by at most two sweeps, one at a time',
 test('after Dovecot restarts, the watch reconnects and mail appended then is blocked', async () => {
   await quiet();
   const reconnects = watch.status.reconnects;
+  const oauth2 = oauth2Mode(setup.env);
+  const loggedInWith = watchTokens.at(-1);
+  if (oauth2) {
+    // Dovecot checks a token at login only: the watch's connection goes on listening after its token expired.
+    expect(loggedInWith).toBeDefined();
+    await waitFor('the watch’s token to expire', async () => !(await introspect(setup.env, loggedInWith!)).active);
+    const ip = randomIp();
+    await withImap(setup.config, async (c) => c.append(setup.config.mailbox, await advisory(ip)));
+    await blocked([ip]);
+    await quiet();
+    expect(watch.status.reconnects).toBe(reconnects);
+  }
   await dovecot.restart();
   await waitFor('the watch to reconnect', async () => watch.status.reconnects > reconnects && watch.status.connected);
+  if (oauth2) {
+    // The expired token would be refused: the reconnect logged in with a new one.
+    const fresh = watchTokens.at(-1)!;
+    expect(fresh).not.toBe(loggedInWith);
+    expect(await introspect(setup.env, fresh)).toMatchObject({ active: true, email: setup.config.imap.user });
+  }
   const ip = randomIp();
   await withImap(setup.config, async (c) => c.append(setup.config.mailbox, await advisory(ip)));
   await blocked([ip]);
