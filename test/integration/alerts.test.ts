@@ -1,5 +1,5 @@
 /**
- * Failure alerts on the real stack: a sweep with a wrong IMAP password, and a blocklist whose IP set was deleted
+ * Failure alerts on the real stack: a sweep whose IMAP login is refused, and a blocklist whose IP set was deleted
  * by hand, each send exactly one alert mail to the team's mailbox and one webhook call to a local receiver, however
  * often they fail; fixing them sends one "resolved" mail (and webhook call).
  */
