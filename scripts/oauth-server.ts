@@ -255,7 +255,10 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 function send(res: ServerResponse, status: number, json: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  // One request per connection: a client whose event loop stalls (jest loading the next test file, a busy 2-core
+  // machine) past this server's 5 s keep-alive would send its next request on a connection being closed under it,
+  // and fail with a socket error (UND_ERR_SOCKET) that says nothing about OAuth2.
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' });
   res.end(JSON.stringify(json));
 }
 
