@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 
 type DeploymentInfo = temporal.api.deployment.v1.IWorkerDeploymentInfo;
-const { WorkerDeploymentVersionStatus, VersionDrainageStatus } = temporal.api.enums.v1;
+const { WorkerDeploymentVersionStatus, VersionDrainageStatus, RoutingConfigUpdateState } = temporal.api.enums.v1;
 
 /** WORKER_PROMOTE: when a starting worker makes its own build current. */
 export type PromoteMode = 'first' | 'always' | 'never';
@@ -35,6 +35,8 @@ export interface DeploymentSummary {
   current?: string;
   ramping?: { buildId: string; percentage: number };
   versions: VersionSummary[];
+  /** A routing change (promote, ramp) is still reaching the task queues: some tasks may go the old way. */
+  propagating?: true;
 }
 
 /**
@@ -75,6 +77,9 @@ export function summarizeDeployment(info: DeploymentInfo): DeploymentSummary {
     ...(current ? { current } : {}),
     ...(ramping ? { ramping: { buildId: ramping, percentage: routing?.rampingVersionPercentage ?? 0 } } : {}),
     versions: versions.sort((a, b) => (a.createTime ?? '').localeCompare(b.createTime ?? '')),
+    ...(info.routingConfigUpdateState === RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS
+      ? { propagating: true as const }
+      : {}),
   };
 }
 
@@ -115,6 +120,20 @@ export async function setCurrentVersion(client: Client, name: string, buildId: s
     identity: client.options.identity,
     ...(conflictToken ? { conflictToken } : {}),
   });
+}
+
+/**
+ * Waits until a routing change has reached every task queue of the deployment (Temporal applies it
+ * asynchronously): until then a task may still go to the build that was current. False when it did not settle.
+ */
+export async function waitForRouting(client: Client, name: string, timeoutMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await describeDeployment(client, name);
+    if (!d?.summary.propagating) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(250);
+  }
 }
 
 /** Sends `percentage` % of new sweeps to a build (0 < p < 100); 0 stops the ramp. */
@@ -165,6 +184,7 @@ export async function promoteOnStart(
       if (outcome.action !== 'promoted') return outcome;
       try {
         await setCurrentVersion(client, v.deploymentName, v.buildId, d.conflictToken);
+        await waitForRouting(client, v.deploymentName);
         return outcome;
       } catch (err) {
         // Another replica promoted first (conflict token stale): read again and decide again.

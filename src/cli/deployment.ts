@@ -96,13 +96,18 @@ export function registerDeployment(program: Command, ctx: CliContext, printer: (
         );
       }
       const previous = summary.current;
-      if (previous !== buildId) {
-        await versioning().setCurrentVersion(await ctx.client(), summary.name, buildId, conflictToken);
-      }
-      printer().result({ deployment: summary.name, current: buildId, ...(previous ? { previous } : {}) }, (r) =>
+      const client = await ctx.client();
+      if (previous !== buildId) await versioning().setCurrentVersion(client, summary.name, buildId, conflictToken);
+      // Answer once every task queue routes the new way, so that what the operator does next sees the new build.
+      const settled = await versioning().waitForRouting(client, summary.name);
+      const result = { deployment: summary.name, current: buildId, ...(previous ? { previous } : {}), settled };
+      printer().result(result, (r) =>
         previous === buildId
           ? `build ${buildId} already is the current version of ${r.deployment}`
           : `build ${buildId} is now the current version of ${r.deployment}` +
+            (r.settled
+              ? ''
+              : ' (the routing change is still reaching the task queues: check again with mail2waf deployment)') +
             (previous
               ? `; sweeps already running stay on ${previous} — stop its workers when \`mail2waf deployment\` shows no pinned run left`
               : ''),
@@ -118,8 +123,10 @@ export function registerDeployment(program: Command, ctx: CliContext, printer: (
       if (p > 0 && !summary.versions.some((v) => v.buildId === buildId)) {
         throw new UserError(`build ${buildId} is not in deployment ${summary.name} — start a worker of it first`);
       }
-      await versioning().setRampingVersion(await ctx.client(), summary.name, buildId, p);
-      printer().result({ deployment: summary.name, ramping: p > 0 ? { buildId, percentage: p } : null }, () =>
+      const client = await ctx.client();
+      await versioning().setRampingVersion(client, summary.name, buildId, p);
+      const settled = await versioning().waitForRouting(client, summary.name);
+      printer().result({ deployment: summary.name, ramping: p > 0 ? { buildId, percentage: p } : null, settled }, () =>
         p > 0 ? `${p}% of new sweeps go to build ${buildId}` : `no build ramps in ${summary.name} any more`,
       );
     });

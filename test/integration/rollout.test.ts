@@ -150,7 +150,7 @@ test('a changed worker rolls out while a sweep and the blocklist run: the sweep 
   const promoted = await cliJson(['deployment', 'promote', bVersion.buildId], env);
   expect(promoted).toEqual({
     code: 0,
-    doc: { ok: true, result: { deployment, current: bVersion.buildId, previous: a.buildId } },
+    doc: { ok: true, result: { deployment, current: bVersion.buildId, previous: a.buildId, settled: true } },
   });
 
   // Sweep 2 goes on: every one of its activities runs on A, the build that started it.
@@ -162,17 +162,19 @@ test('a changed worker rolls out while a sweep and the blocklist run: the sweep 
   expect(await versioningInfo(s2.workflowId)).toEqual({ behavior: expect.anything(), buildId: a.buildId });
   expect((await ipSet(setup, 'v4')).addresses).toContain('45.155.206.72/32');
 
-  // The blocklist took sweep 2's block request after the promotion: it had moved to B, and B wrote WAF.
-  const blocklistSyncs = ran.filter((r) => r.workflowId === blocklistId && r.activity === 'syncIpSets');
-  expect(blocklistSyncs.at(-1)?.build).toBe('b');
-  expect(await versioningInfo(blocklistId)).toEqual({ behavior: expect.anything(), buildId: bVersion.buildId });
-
   // A new sweep starts on B only.
   await appendMessage(setup, await buildAdvisory({ subject: 'Rollout three', text: 'C2 at 45.155.207.83\n' }));
   const s3 = await startSweep('rollout-s3');
   await s3.result();
   expect(ranBy(s3.workflowId)).toEqual(new Set(['b']));
   expect((await ipSet(setup, 'v4')).addresses).toContain('45.155.207.83/32');
+
+  // The blocklist moved to B: it writes WAF there now. (The task that carries an Update can still reach the worker
+  // that ran the workflow last, so sweep 2's own write may have been A's; Temporal moves an auto-upgrade workflow at
+  // its next regular task, and by sweep 3's write it has.)
+  const blocklistSyncs = ran.filter((r) => r.workflowId === blocklistId && r.activity === 'syncIpSets');
+  expect(blocklistSyncs.at(-1)?.build).toBe('b');
+  expect(await versioningInfo(blocklistId)).toEqual({ behavior: expect.anything(), buildId: bVersion.buildId });
 
   // Nothing is pinned to A any more: the status says its workers can be stopped.
   const after = await waitFor('no pinned run left on A', async () => {
