@@ -4,48 +4,31 @@
  * its time to live, a policy change. A real worker process (src/worker.ts main()) on the real stack; an address
  * that someone else also put in the set stays there when we unblock it, and is not counted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { submitPolicy } from '../../src/blocklist-client';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import { syncUpdate, unblockSignal } from '../../src/shared/messages';
 import { connectClient } from '../../src/temporal-connection';
+import { spawnWorker, waitUntilReady, type ChildWorker } from '../helpers/child-worker';
 import { cliJson } from '../helpers/cli';
 import { freePort, parseExposition, type Sample } from '../helpers/prometheus';
-import { foreignWrite, ipSet, isolatedSetup, repoRoot, waitFor, type TestSetup } from '../helpers/stack';
+import { foreignWrite, ipSet, isolatedSetup, waitFor, type TestSetup } from '../helpers/stack';
 
 let setup: TestSetup;
-let proc: ChildProcess | undefined;
-let output = '';
+let worker: ChildWorker | undefined;
 let client: Client;
 let port: number;
 
 beforeAll(async () => {
   setup = await isolatedSetup();
   port = await freePort();
-  proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'worker.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, ...setup.env, HEALTH_PORT: String(port), WATCH_MAILBOX: 'false', LOG_LEVEL: 'WARN' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 120_000;
-  while (!/mail2waf worker: task queue/.test(output)) {
-    if (proc.exitCode !== null) throw new Error(`worker exited with ${proc.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`worker not ready:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  worker = spawnWorker({ ...setup.env, HEALTH_PORT: String(port) });
+  await waitUntilReady(worker);
   client = await connectClient(setup.env);
 });
 
 afterAll(async () => {
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((r) => proc!.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
-  }
+  await worker?.kill('SIGKILL');
   await client?.connection.close();
   await setup?.cleanup();
 });

@@ -3,50 +3,33 @@
  * blocks and quarantines, an empty sweep, a sweep that fails (its mailbox does not exist) and a WAF IP set deleted
  * by hand, mail2waf's counters moved as expected, and the Temporal SDK's runtime metrics are served beside them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { DeleteIPSetCommand } from '@aws-sdk/client-wafv2';
 import { WorkflowFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import { syncUpdate } from '../../src/shared/messages';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
 import { connectClient } from '../../src/temporal-connection';
+import { spawnWorker, waitUntilReady, type ChildWorker } from '../helpers/child-worker';
 import { buildAdvisory } from '../../scripts/sample-advisories';
 import { freePort, parseExposition, sampleValue, type Sample } from '../helpers/prometheus';
-import { appendMessage, ipSet, isolatedSetup, repoRoot, type TestSetup } from '../helpers/stack';
+import { appendMessage, ipSet, isolatedSetup, type TestSetup } from '../helpers/stack';
 
 let setup: TestSetup;
-let proc: ChildProcess | undefined;
-let output = '';
+let worker: ChildWorker | undefined;
 let client: Client;
 let port: number;
 
 beforeAll(async () => {
   setup = await isolatedSetup();
   port = await freePort();
-  proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'worker.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, ...setup.env, HEALTH_PORT: String(port), WATCH_MAILBOX: 'false', LOG_LEVEL: 'WARN' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 120_000;
-  while (!/mail2waf worker: task queue/.test(output)) {
-    if (proc.exitCode !== null) throw new Error(`worker exited with ${proc.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`worker not ready:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  worker = spawnWorker({ ...setup.env, HEALTH_PORT: String(port) });
+  await waitUntilReady(worker);
   client = await connectClient(setup.env);
 });
 
 afterAll(async () => {
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((r) => proc!.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
-  }
+  await worker?.kill('SIGKILL');
   await client?.connection.close();
   await setup?.cleanup();
 });
