@@ -30,7 +30,7 @@ import type { BlocklistInput, SweepInput, SweepResult } from '../src/shared/type
 import type { approvalWorkflow } from '../src/workflows/approval';
 import { appendMessage, isolatedSetup, repoRoot, waitFor, ipSet } from '../test/helpers/stack';
 import { startWorker } from '../test/helpers/worker';
-import { buildAdvisory, csvAdvisory, defangedAdvisory, phishEml } from './sample-advisories';
+import { csvAdvisory, defangedAdvisory, reportedPhish } from './sample-advisories';
 
 const outDir = join(repoRoot, 'test', 'fixtures', 'histories');
 
@@ -59,15 +59,7 @@ async function heldScenario() {
   const w = await startWorker(setup);
   try {
     await appendMessage(setup, await csvAdvisory());
-    await appendMessage(
-      setup,
-      await buildAdvisory({
-        from: 'Alice <alice@mail2waf.test>',
-        subject: 'Phishing report',
-        text: 'Reported with the Report Phishing button.',
-        attachments: [{ filename: 'phish.eml', content: phishEml('45.9.148.30'), contentType: 'message/rfc822' }],
-      }),
-    );
+    await appendMessage(setup, await reportedPhish('45.9.148.30'));
     const sweepId = `replay-held-${Date.now()}`;
     const input: SweepInput = {
       target: setup.config.target,

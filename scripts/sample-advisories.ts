@@ -219,3 +219,17 @@ export function phishEml(link: string, phisherIp?: string): string {
     '',
   ].join('\r\n');
 }
+
+/**
+ * A user's "Report Phishing" forward: Alice's mail with the phish attached (phishEml(link)). Outside the trust gate
+ * it is a reported phish, held for approval where HOLD_FOR_APPROVAL says so.
+ */
+export function reportedPhish(link: string, messageId?: string): Promise<Buffer> {
+  return buildAdvisory({
+    from: 'Alice <alice@mail2waf.test>',
+    subject: 'Phishing report',
+    text: 'Reported with the Report Phishing button.',
+    attachments: [{ filename: 'phish.eml', content: phishEml(link), contentType: 'message/rfc822' }],
+    ...(messageId ? { messageId } : {}),
+  });
+}

@@ -28,7 +28,7 @@ import {
   withImap,
   type TestSetup,
 } from '../helpers/stack';
-import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
+import { reportedPhish } from '../../scripts/sample-advisories';
 import { startWorker, workflowBundle, type RunningWorker } from '../helpers/worker';
 import { refusedImap, refusedImapSecrets } from '../helpers/mail-auth';
 
@@ -243,15 +243,7 @@ test('an IP set deleted by hand: one alert while the sync fails; recreated, the 
 test('an approval nobody answers: one alert before its deadline, resolved when it times out', async () => {
   const w = await startWorker(setup);
   try {
-    await appendMessage(
-      setup,
-      await buildAdvisory({
-        from: 'Alice <alice@mail2waf.test>',
-        subject: 'Phishing report',
-        text: 'Reported with the Report Phishing button.',
-        attachments: [{ filename: 'phish.eml', content: phishEml('45.9.148.31'), contentType: 'message/rfc822' }],
-      }),
-    );
+    await appendMessage(setup, await reportedPhish('45.9.148.31'));
     // 8 s to decide: the warning comes a quarter of that (2 s) before the deadline.
     const input: SweepInput = {
       target: setup.config.target,

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
-import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
+import { buildAdvisory, reportedPhish } from '../../scripts/sample-advisories';
 import { appendMessage, isolatedSetup, waitFor, type TestSetup } from '../helpers/stack';
 import { startWorker, type RunningWorker } from '../helpers/worker';
 import { cliJson } from '../helpers/cli';
@@ -40,15 +40,7 @@ async function sweep(): Promise<SweepResult> {
 test('find lists the sweep that blocked an address and the approval that holds another', async () => {
   const advisory = `<find-${randomBytes(3).toString('hex')}@cert.example>`;
   await appendMessage(setup, await buildAdvisory({ subject: 'C2', text: 'C2 at 185.220.124.7', messageId: advisory }));
-  await appendMessage(
-    setup,
-    await buildAdvisory({
-      from: 'Alice <alice@mail2waf.test>',
-      subject: 'Phishing report',
-      text: 'Reported with the Report Phishing button.',
-      attachments: [{ filename: 'phish.eml', content: phishEml('45.9.148.44'), contentType: 'message/rfc822' }],
-    }),
-  );
+  await appendMessage(setup, await reportedPhish('45.9.148.44'));
   const result = await sweep();
   const approvalId = result.held![0]!.approvalId;
   const env = { ...setup.env, SEARCH_KEY };

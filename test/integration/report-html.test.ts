@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { blocklistWorkflowId } from '../../src/shared/constants';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
-import { buildAdvisory, csvAdvisory, defangedAdvisory, phishEml } from '../../scripts/sample-advisories';
+import { buildAdvisory, csvAdvisory, defangedAdvisory, reportedPhish } from '../../scripts/sample-advisories';
 import { appendMessage, isolatedSetup, repoRoot, withImap, type TestSetup } from '../helpers/stack';
 import { startWorker, type RunningWorker } from '../helpers/worker';
 
@@ -69,15 +69,7 @@ test('one sweep, one mail: HTML and text parts, per address what happened, threa
       messageId: '<refusals-report@cert.example>',
     }),
   );
-  await appendMessage(
-    setup,
-    await buildAdvisory({
-      from: 'Alice <alice@mail2waf.test>',
-      subject: 'Phishing report',
-      text: 'Reported with the Report Phishing button.',
-      attachments: [{ filename: 'phish.eml', content: phishEml('45.9.148.30'), contentType: 'message/rfc822' }],
-    }),
-  );
+  await appendMessage(setup, await reportedPhish('45.9.148.30'));
   await appendMessage(setup, Buffer.from('\u0000\u0001garbage that is not MIME\r\n\r\n\u0002 1.2.3.4\r\n', 'binary'));
 
   const sweepId = `test-report-${randomBytes(4).toString('hex')}`;

@@ -10,7 +10,7 @@ import { blocklistWorkflowId } from '../../src/shared/constants';
 import { approvalQuery, approveUpdate, listQuery, rejectSignal } from '../../src/shared/messages';
 import type { approvalWorkflow } from '../../src/workflows/approval';
 import type { SweepInput, SweepResult } from '../../src/shared/types';
-import { buildAdvisory, phishEml } from '../../scripts/sample-advisories';
+import { buildAdvisory, reportedPhish } from '../../scripts/sample-advisories';
 import {
   appendMessage,
   ipSet,
@@ -251,19 +251,9 @@ test('a new never-block range takes out entries it covers', async () => {
   expect((await ipSet(setup, 'v4')).addresses).not.toContain('185.220.107.1/32');
 });
 
-function reportedPhish(messageId: string, address: string) {
-  return buildAdvisory({
-    from: 'Alice <alice@mail2waf.test>',
-    subject: 'Phishing report',
-    text: 'Reported with the Report Phishing button.',
-    attachments: [{ filename: 'phish.eml', content: phishEml(address), contentType: 'message/rfc822' }],
-    messageId,
-  });
-}
-
 test('a reported phish waits on its own: the trusted advisory of the same sweep blocks at once', async () => {
   expect(setup.config.holdForApproval).toEqual(['reported-phish']);
-  await appendMessage(setup, await reportedPhish('<phish-1@x>', '45.9.148.18'));
+  await appendMessage(setup, await reportedPhish('45.9.148.18', '<phish-1@x>'));
   await appendMessage(
     setup,
     await buildAdvisory({ subject: 'Trusted', text: 'C2 at 185.220.117.1', messageId: '<ok@x>' }),
