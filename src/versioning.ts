@@ -93,13 +93,25 @@ export interface Deployment {
   conflictToken: Uint8Array;
 }
 
+/** Where a deployment is asked about: a Client, or a bare connection and its namespace (doctor). */
+export interface DeploymentService {
+  workflowService: Client['workflowService'];
+  namespace: string;
+}
+
+const serviceOf = (client: Client): DeploymentService => ({
+  workflowService: client.workflowService,
+  namespace: client.options.namespace,
+});
+
 /** The deployment, or undefined when no worker of it has polled yet. */
-export async function describeDeployment(client: Client, name: string): Promise<Deployment | undefined> {
+export async function describeDeployment(
+  service: Client | DeploymentService,
+  name: string,
+): Promise<Deployment | undefined> {
+  const { workflowService, namespace } = 'options' in service ? serviceOf(service) : service;
   try {
-    const r = await client.workflowService.describeWorkerDeployment({
-      namespace: client.options.namespace,
-      deploymentName: name,
-    });
+    const r = await workflowService.describeWorkerDeployment({ namespace, deploymentName: name });
     return { summary: summarizeDeployment(r.workerDeploymentInfo ?? {}), conflictToken: r.conflictToken };
   } catch (err) {
     if (isNotFound(err)) return undefined;

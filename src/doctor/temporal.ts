@@ -2,7 +2,7 @@
 import { Connection } from '@temporalio/client';
 import { temporalSettings } from '../temporal-connection';
 import { error, fail, messageOf, ok, skipped, type CheckResult } from './types';
-import { summarizeDeployment, type DeploymentSummary } from '../versioning';
+import { describeDeployment, type DeploymentSummary } from '../versioning';
 
 type Env = Record<string, string | undefined>;
 
@@ -107,10 +107,9 @@ async function checkDeployment(
   promote: string,
 ): Promise<CheckResult> {
   try {
-    const r = await connection.workflowService.describeWorkerDeployment({ namespace, deploymentName: name });
-    return deploymentCheck(name, summarizeDeployment(r.workerDeploymentInfo ?? {}), promote);
+    const d = await describeDeployment({ workflowService: connection.workflowService, namespace }, name);
+    return deploymentCheck(name, d?.summary, promote);
   } catch (err) {
-    if ((err as { code?: number }).code === GRPC_NOT_FOUND) return deploymentCheck(name, undefined, promote);
     return error('temporal.deployment', `DescribeWorkerDeployment ${name} failed (${messageOf(err)})`, 'try again');
   }
 }

@@ -210,6 +210,14 @@ test('the worker process derives its build id from its workflow code and, first 
     expect(buildId).toMatch(/^\d+\.\d+\.\d+\S*-[0-9a-f]{12}$/);
     const status = await cliJson(['deployment'], env);
     expect(status.doc.result).toMatchObject({ name, current: buildId, versions: [{ buildId, status: 'current' }] });
+    // doctor reads the same deployment: a build is current.
+    const doctor = await cliJson(['doctor', '--no-write'], env);
+    const check = (doctor.doc.result.checks as { name: string }[]).find((c) => c.name === 'temporal.deployment');
+    expect(check).toEqual({
+      name: 'temporal.deployment',
+      status: 'ok',
+      detail: `deployment ${name}: build ${buildId} is current`,
+    });
   } finally {
     expect(await w.kill('SIGTERM')).toBe(0);
   }
