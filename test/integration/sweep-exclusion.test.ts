@@ -91,6 +91,8 @@ test('a sweep held mid-run: a Schedule tick and mail2waf run join it; run --wait
   expect(code).toBe(0);
   const result = doc.result as SweepResult;
   expect(result.sweepId).toBe(sweepId);
+  // The result is the fresh sweep's, not the joined one's: it took only the mail that came meanwhile.
+  expect(result.messages.map((m) => [m.subject, m.status])).toEqual([['Exclusion two', 'processed']]);
   const v4 = (await ipSet(setup, 'v4')).addresses;
   expect(v4).toEqual(expect.arrayContaining(['45.155.208.11/32', '45.155.209.22/32']));
   // Two runs of the one id, one after the other (the first and the one run --wait started), never side by side.
