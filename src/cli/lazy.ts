@@ -24,6 +24,8 @@ export const lazy = {
   worker: () => require('../worker') as typeof import('../worker'),
   /** How the worker reports its end and its first note before its logger runs, in the logs' format. */
   startupFailure: () => require('../startup-failure') as typeof import('../startup-failure'),
+  /** Starting a mailbox's sweep under its one id, or joining the running one. */
+  sweepStart: () => require('../sweep-start') as typeof import('../sweep-start'),
   /** How search attribute values are stored (hashed with the search key when there is one). */
   searchKeys: () => require('../activities/search-keys') as typeof import('../activities/search-keys'),
 };

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { mailboxSweepId, SWEEP_WORKFLOW_PREFIX } from '../shared/constants';
 import type { SweepInput, SweepResult } from '../shared/types';
-import type { mailboxSweepWorkflow } from '../workflows/sweep';
 import { sweepInputOf } from '../sweep-input';
 import type { CliContext } from './context';
 import type { Printer } from './output';
@@ -36,23 +35,14 @@ export function formatSweep(r: SweepResult): string {
 
 /** Starts the mailbox's sweep under its one id, or finds the one running (started by the watch or the Schedule). */
 async function startOrJoin(ctx: CliContext, workflowId: string, input: SweepInput, dryRun: boolean) {
-  const client = await ctx.client();
-  try {
-    const handle = await client.workflow.start<typeof mailboxSweepWorkflow>('mailboxSweepWorkflow', {
-      workflowId,
-      taskQueue: ctx.config().taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      staticSummary: `sweep of mailbox ${input.mailbox}${dryRun ? ' (dry run)' : ''}: mail2waf run by ${ctx.actor()}`,
-    });
-    return { handle, runId: handle.firstExecutionRunId, joined: false };
-  } catch (err) {
-    const { WorkflowExecutionAlreadyStartedError } = lazy.temporalClient();
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const handle = client.workflow.getHandle<typeof mailboxSweepWorkflow>(workflowId);
-    return { handle, runId: (await handle.describe()).runId, joined: true };
-  }
+  const s = await lazy.sweepStart().startOrJoinSweep(await ctx.client(), {
+    workflowId,
+    taskQueue: ctx.config().taskQueue,
+    input,
+    staticSummary: `sweep of mailbox ${input.mailbox}${dryRun ? ' (dry run)' : ''}: mail2waf run by ${ctx.actor()}`,
+  });
+  const runId = s.startedRunId ?? (await s.handle.describe()).runId;
+  return { ...s, runId };
 }
 
 export function registerSweep(program: Command, ctx: CliContext, printer: () => Printer) {

@@ -12,14 +12,14 @@
  *   errors are logged and retried.
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, type Logger } from '@temporalio/common';
+import type { Logger } from '@temporalio/common';
 import type { ImapFlow } from 'imapflow';
 import { connectImap, imapLoginHint, type ImapSettings } from '../activities/imap';
 import type { WorkerConfig } from '../config';
 import { mailboxSweepId } from '../shared/constants';
 import type { SweepInput, SweepResult } from '../shared/types';
 import { sweepInputOf } from '../sweep-input';
-import type { mailboxSweepWorkflow } from '../workflows/sweep';
+import { startOrJoinSweep } from '../sweep-start';
 import { Backoff, type BackoffOptions } from './backoff';
 import { SweepTrigger } from './trigger';
 
@@ -278,23 +278,12 @@ export function temporalSweeper(opts: {
 }): StartSweep {
   const { client, taskQueue, workflowId, input, maxMessages } = opts;
   return async () => {
-    let joined = false;
-    let handle;
-    try {
-      handle = await client.workflow.start<typeof mailboxSweepWorkflow>('mailboxSweepWorkflow', {
-        workflowId,
-        taskQueue,
-        args: [input],
-        // FAIL rather than USE_EXISTING: the same exclusion, but we learn that we joined a running sweep.
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        staticSummary: `sweep of mailbox ${input.mailbox}: new mail seen by the mailbox watch`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      joined = true;
-      handle = client.workflow.getHandle<typeof mailboxSweepWorkflow>(workflowId);
-    }
+    const { handle, joined } = await startOrJoinSweep(client, {
+      workflowId,
+      taskQueue,
+      input,
+      staticSummary: `sweep of mailbox ${input.mailbox}: new mail seen by the mailbox watch`,
+    });
     const result = await handle.result();
     // A full sweep left mail for the next one.
     const full = result.messages.length >= (input.maxMessages ?? maxMessages);
