@@ -42,12 +42,15 @@ function secretsOf(env: Env): string[] {
   }
 }
 
-function loggerFor(io: StartupIo, write: (s: string) => void): StructuredLogger {
-  const env = io.env ?? process.env;
+function formatFor(io: StartupIo): LogFormat {
+  return startupLogFormat(io.env ?? process.env, io.stdoutIsTty ?? process.stdout.isTTY === true);
+}
+
+function loggerFor(io: StartupIo, write: (s: string) => void, format = formatFor(io)): StructuredLogger {
   return new StructuredLogger({
     level: 'INFO',
-    format: startupLogFormat(env, io.stdoutIsTty ?? process.stdout.isTTY === true),
-    secrets: secretsOf(env),
+    format,
+    secrets: secretsOf(io.env ?? process.env),
     write,
     ...(io.now ? { now: io.now } : {}),
   });
@@ -101,10 +104,9 @@ export function workerExit(err: unknown): WorkerExit {
 export function reportWorkerExit(err: unknown, io: StartupIo = {}): 1 | 2 {
   const exit = workerExit(err);
   const write = io.writeErr ?? ((s: string) => process.stderr.write(s));
-  const logger = loggerFor(io, write);
-  const env = io.env ?? process.env;
-  if (startupLogFormat(env, io.stdoutIsTty ?? process.stdout.isTTY === true) === 'json') {
-    logger.error(exit.message, {
+  const format = formatFor(io);
+  if (format === 'json') {
+    loggerFor(io, write, format).error(exit.message, {
       component: 'worker',
       exitCode: exit.code,
       ...(exit.problems ? { problems: exit.problems } : {}),
@@ -117,7 +119,7 @@ export function reportWorkerExit(err: unknown, io: StartupIo = {}): 1 | 2 {
       : exit.error !== undefined
         ? formatText('mail2waf worker failed:', exit.error)
         : exit.message;
-    write(`${redact(text, redactionList(secretsOf(env)))}\n`);
+    write(`${redact(text, redactionList(secretsOf(io.env ?? process.env)))}\n`);
   }
   return exit.code;
 }
