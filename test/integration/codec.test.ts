@@ -39,7 +39,8 @@ test('the raw history hides the advisory; the codec server shows it to the CLI; 
   const sender = `cert-${tag}@cert.example`;
   const messageTag = `codec-${randomBytes(6).toString('hex')}`;
   const addresses = [`185.220.${100 + (parseInt(tag.slice(0, 2), 16) % 100)}.${parseInt(tag.slice(2, 4), 16)}`];
-  addresses.push(`2a0b:f4c2:${tag.slice(0, 4)}::17`);
+  // A group with a leading zero would read back shorter (0d9f → d9f): keep the first digit non-zero.
+  addresses.push(`2a0b:f4c2:${(parseInt(tag.slice(0, 4), 16) | 0x1000).toString(16)}::17`);
   await appendMessage(
     setup,
     await buildAdvisory({
